@@ -1,0 +1,71 @@
+// Build: rollup bundles, esbuild (through rollup-plugin-esbuild) strips the TypeScript.
+// Why not @rollup/plugin-typescript: TypeScript 7 is the native compiler and has no JavaScript
+// API for plugins to call. `tsc -p tsconfig.build.json` type-checks and emits the .d.ts files
+// before rollup runs (see the `build` script); esbuild only transpiles, which is all rollup needs.
+import { builtinModules } from 'node:module';
+import esbuild from 'rollup-plugin-esbuild';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import commonjs from '@rollup/plugin-commonjs';
+import terser from '@rollup/plugin-terser';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const deps = [
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.optionalDependencies ?? {}),
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+];
+// Node builds leave dependencies and built-ins to the runtime.
+const external = (id) => deps.some((d) => id === d || id.startsWith(`${d}/`));
+const ts = () => esbuild({ target: 'es2020', tsconfig: 'tsconfig.json', sourceMap: true });
+
+/** ESM + CJS pair for a Node entry point. */
+const nodeEntry = (input, out) => ({
+  input,
+  external,
+  plugins: [ts()],
+  output: [
+    { file: `dist/${out}.js`, format: 'es', sourcemap: true },
+    { file: `dist/${out}.cjs`, format: 'cjs', sourcemap: true, exports: 'named' },
+  ],
+});
+
+/** Browser builds: dependencies bundled, `browser` fields honoured, no Node built-ins allowed. */
+const browserPlugins = () => [
+  nodeResolve({ browser: true, preferBuiltins: false }),
+  commonjs(),
+  ts(),
+  {
+    name: 'no-node-builtins',
+    resolveId(id, importer) {
+      if (id.startsWith('node:') || builtinModules.includes(id)) {
+        this.error(`the browser bundle must not import the Node built-in "${id}" (from ${importer})`);
+      }
+      return null;
+    },
+  },
+];
+
+export default [
+  nodeEntry('src/index.ts', 'index'),
+  nodeEntry('src/server/index.ts', 'server/index'),
+  nodeEntry('src/server/cli.ts', 'server/cli'),
+  nodeEntry('src/node/index.ts', 'node/index'),
+  nodeEntry('src/testing/index.ts', 'testing/index'),
+  {
+    input: 'src/index.ts',
+    plugins: browserPlugins(),
+    output: [
+      { file: 'dist/index.browser.js', format: 'es', sourcemap: true },
+      {
+        file: 'dist/resilient-socket.umd.min.js',
+        format: 'umd',
+        name: 'ResilientSocket',
+        sourcemap: true,
+        plugins: [terser({ ecma: 2020, compress: { passes: 2 } })],
+      },
+      { file: 'dist/index.browser.min.js', format: 'es', sourcemap: true, plugins: [terser({ ecma: 2020, module: true, compress: { passes: 2 } })] },
+    ],
+  },
+];

@@ -1,0 +1,252 @@
+/**
+ * Encode, decode and validate frames. Shared by client and server; imports nothing from Node or
+ * the DOM. Validation is schema-driven: one table per direction lists each frame's fields.
+ */
+import type { ClientFrame, ClientFrameType, ServerFrame, ServerFrameType } from './frames.js';
+import type { ErrorCode } from './errors.js';
+
+/** The result of decoding one frame. */
+export type Decoded<F> = { ok: true; frame: F } | { ok: false; code: ErrorCode; message: string; type?: string };
+
+type Check = (value: unknown) => boolean;
+type Schema = Record<string, { check: Check; what: string; optional?: boolean }>;
+
+/** Max length of ids, tokens, room and stream names. */
+export const MAX_ID_LENGTH = 128;
+/** Room names: 1-128 characters from a conservative set, safe as Redis key parts and paths. */
+export const ROOM_NAME = /^[A-Za-z0-9_.:@/-]{1,128}$/;
+/** Max nesting depth of application payloads accepted by `decode`. */
+export const MAX_DEPTH = 64;
+
+const isInt: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isSeq: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+const isId: Check = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
+const isLongString: Check = (v) => typeof v === 'string' && v.length <= 4096;
+const isRoom: Check = (v) => typeof v === 'string' && ROOM_NAME.test(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isAny: Check = (v) => v !== undefined;
+const isBool: Check = (v) => typeof v === 'boolean';
+const isTrue: Check = (v) => v === true;
+const isPosition: Check = (v) => isObject(v) && isId(v.epoch) && isInt(v.offset);
+const isPositions: Check = (v) => isObject(v) && Object.keys(v).length <= 10_000 && Object.entries(v).every(([k, p]) => k.length <= 2 * MAX_ID_LENGTH && isPosition(p));
+const isRoomList: Check = (v) => Array.isArray(v) && v.length <= 1000 && v.every(isRoom);
+const isVersions: Check = (v) => isObject(v) && Object.values(v).every(isInt);
+const isRoomPositions: Check = (v) => isObject(v) && Object.values(v).every((p) => isPosition(p) && isId((p as { stream?: unknown }).stream));
+const isHeartbeat: Check = (v) => isObject(v) && isInt(v.interval) && isInt(v.timeout);
+const isLimits: Check = (v) => isObject(v) && isInt(v.maxPayload) && isInt(v.maxRooms) && isInt(v.maxRate);
+const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const isNullableString: Check = (v) => v === null || isId(v);
+const isErrorBody: Check = (v) => isObject(v) && typeof v.code === 'string' && typeof v.message === 'string';
+const isPatch: Check = (v) =>
+  Array.isArray(v) &&
+  v.every((op) => isObject(op) && typeof op.path === 'string' && (op.op === 'remove' || ((op.op === 'add' || op.op === 'replace') && op.value !== undefined)));
+const isGaps: Check = (v) => Array.isArray(v) && v.every((g) => isObject(g) && isId(g.stream) && typeof g.reason === 'string' && isInt(g.from));
+
+const f = (check: Check, what: string, optional = false) => ({ check, what, optional });
+
+const handshakeAnswer: Schema = {
+  v: f(isInt, 'an integer'),
+  sessionId: f(isId, 'a non-empty string'),
+  resumeToken: f(isId, 'a non-empty string'),
+  user: f(isNullableString, 'a string or null'),
+  rooms: f(isRoomPositions, 'an object of room positions'),
+  heartbeat: f(isHeartbeat, 'an object { interval, timeout }'),
+  limits: f(isLimits, 'an object { maxPayload, maxRooms, maxRate }'),
+};
+
+/** Fields of every client frame type. */
+export const CLIENT_SCHEMAS: Record<ClientFrameType, Schema> = {
+  HELLO: { v: f(isInt, 'an integer'), auth: f(isAny, 'any JSON', true), rooms: f(isRoomList, 'an array of room names', true) },
+  RECONNECT: {
+    v: f(isInt, 'an integer'),
+    sessionId: f(isId, 'a non-empty string of at most 128 characters'),
+    resumeToken: f(isId, 'a non-empty string of at most 128 characters'),
+    positions: f(isPositions, 'an object of { epoch, offset } positions'),
+    lastAckedSeq: f(isInt, 'a non-negative integer'),
+    state: f(isVersions, 'an object of integer versions', true),
+    auth: f(isAny, 'any JSON', true),
+    rooms: f(isRoomList, 'an array of room names', true),
+  },
+  MESSAGE: {
+    seq: f(isSeq, 'a positive integer'),
+    id: f(isId, 'a non-empty string of at most 128 characters'),
+    room: f(isRoom, 'a room name', true),
+    to: f(isId, 'a session id', true),
+    data: f(isAny, 'any JSON'),
+  },
+  JOIN_ROOM: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name'), since: f(isPosition, 'a position { epoch, offset }', true) },
+  LEAVE_ROOM: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name') },
+  POSITION_ACK: { positions: f(isPositions, 'an object of { epoch, offset } positions') },
+  RESYNC: { stream: f(isId, 'a stream name'), epoch: f(isId, 'an epoch'), from: f(isSeq, 'a positive integer') },
+  STATE_ACK: { scope: f(isId, 'a scope name'), version: f(isInt, 'a non-negative integer') },
+  STATE_RESYNC: { scope: f(isId, 'a scope name'), version: f(isInt, 'a non-negative integer', true) },
+  STATE_EVENT: { seq: f(isSeq, 'a positive integer'), scope: f(isId, 'a scope name'), event: f(isAny, 'any JSON') },
+  AUTH: { ref: f(isId, 'a non-empty string'), auth: f(isAny, 'any JSON') },
+  PING: { t: f((v) => typeof v === 'number' && Number.isFinite(v), 'a finite number') },
+  BYE: {},
+};
+
+/** Fields of every server frame type. */
+export const SERVER_SCHEMAS: Record<ServerFrameType, Schema> = {
+  NEW_SESSION: {
+    ...handshakeAnswer,
+    recovered: f((v) => v === false, 'false'),
+    reason: f(oneOf('expired', 'unknown', 'token_rejected', 'user_mismatch'), 'a reason', true),
+  },
+  STATE_RECOVERED: {
+    ...handshakeAnswer,
+    lastSeq: f(isInt, 'a non-negative integer'),
+    recovered: f(isBool, 'a boolean'),
+    reason: f(oneOf('history_gap', 'epoch_changed'), 'a reason', true),
+    gaps: f(isGaps, 'an array of gaps', true),
+  },
+  REPLAY_DONE: { replayed: f(isInt, 'a non-negative integer') },
+  ROOM_JOINED_ACK: {
+    seq: f(isSeq, 'a positive integer'),
+    room: f(isRoom, 'a room name'),
+    stream: f(isId, 'a stream name'),
+    epoch: f(isId, 'an epoch'),
+    offset: f(isInt, 'a non-negative integer'),
+  },
+  ROOM_LEFT_ACK: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name') },
+  ACK: {
+    seq: f(isSeq, 'a positive integer'),
+    offset: f(isInt, 'a non-negative integer', true),
+    version: f(isInt, 'a non-negative integer', true),
+    error: f(isErrorBody, 'an object { code, message }', true),
+  },
+  NEW_MESSAGE: {
+    stream: f(isId, 'a stream name'),
+    epoch: f(isId, 'an epoch'),
+    offset: f(isSeq, 'a positive integer'),
+    room: f(isRoom, 'a room name', true),
+    from: f(isNullableString, 'a session id or null'),
+    user: f(isNullableString, 'a user id or null', true),
+    id: f(isId, 'a message id'),
+    data: f(isAny, 'any JSON'),
+    ts: f(isInt, 'a timestamp'),
+    replay: f(isTrue, 'true', true),
+  },
+  STATE_UPDATE: {
+    scope: f(isId, 'a scope name'),
+    version: f(isInt, 'a non-negative integer'),
+    full: f(isAny, 'any JSON', true),
+    patch: f(isPatch, 'an array of JSON Patch operations', true),
+    base: f(isInt, 'a non-negative integer', true),
+    reason: f(oneOf('live', 'recovery', 'resync'), 'live, recovery or resync'),
+  },
+  AUTH_OK: { ref: f(isId, 'a non-empty string'), user: f(isNullableString, 'a string or null') },
+  PONG: { t: f((v) => typeof v === 'number' && Number.isFinite(v), 'a finite number') },
+  ERROR: {
+    code: f((v) => typeof v === 'string' && v.length <= 64, 'an error code'),
+    message: f(isLongString, 'a string'),
+    seq: f(isSeq, 'a positive integer', true),
+    ref: f(isId, 'a string', true),
+    stream: f(isId, 'a stream name', true),
+    scope: f(isId, 'a scope name', true),
+    fatal: f(isBool, 'a boolean', true),
+  },
+};
+
+/** Depth of nesting of a parsed JSON value, stopping early once past `limit`. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  // Iterative walk so a hostile 100,000-deep array cannot overflow the stack here.
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d >= limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+function validate<F>(value: unknown, schemas: Record<string, Schema>): Decoded<F> {
+  if (!isObject(value) || typeof value.type !== 'string') {
+    return { ok: false, code: 'ERR_BAD_FRAME', message: 'a frame must be a JSON object with a string "type"' };
+  }
+  const type = value.type;
+  const schema = Object.prototype.hasOwnProperty.call(schemas, type) ? schemas[type] : undefined;
+  if (!schema) {
+    return { ok: false, code: 'ERR_UNKNOWN_TYPE', message: `unknown frame type ${JSON.stringify(type.slice(0, 64))}`, type: type.slice(0, 64) };
+  }
+  for (const [name, field] of Object.entries(schema)) {
+    const v = value[name];
+    if (v === undefined) {
+      if (field.optional) continue;
+      return { ok: false, code: 'ERR_BAD_FRAME', message: `${type}.${name} is required (${field.what})`, type };
+    }
+    if (!field.check(v)) {
+      return { ok: false, code: 'ERR_BAD_FRAME', message: `${type}.${name} must be ${field.what}`, type };
+    }
+  }
+  if (type === 'MESSAGE' && value.room !== undefined && value.to !== undefined) {
+    return { ok: false, code: 'ERR_BAD_FRAME', message: 'MESSAGE takes at most one of room and to', type };
+  }
+  if (type === 'STATE_UPDATE' && (value.full === undefined) === (value.patch === undefined)) {
+    return { ok: false, code: 'ERR_BAD_FRAME', message: 'STATE_UPDATE takes exactly one of full and patch', type };
+  }
+  if (type === 'STATE_UPDATE' && value.patch !== undefined && value.base === undefined) {
+    return { ok: false, code: 'ERR_BAD_FRAME', message: 'STATE_UPDATE.base is required with patch', type };
+  }
+  return { ok: true, frame: value as F };
+}
+
+/** Parse JSON text into a value, reporting bad JSON and excessive depth as coded errors. */
+function parse(text: string): { ok: true; value: unknown } | { ok: false; code: ErrorCode; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'ERR_BAD_JSON', message: 'frame is not valid JSON' };
+  }
+  if (depthExceeds(value, MAX_DEPTH)) {
+    return { ok: false, code: 'ERR_BAD_FRAME', message: `frame nests deeper than ${MAX_DEPTH} levels` };
+  }
+  return { ok: true, value };
+}
+
+/** Decode and validate a frame sent by a client. Never throws. */
+export function decodeClientFrame(text: string): Decoded<ClientFrame> {
+  const parsed = parse(text);
+  return parsed.ok ? validate<ClientFrame>(parsed.value, CLIENT_SCHEMAS) : parsed;
+}
+
+/** Decode and validate a frame sent by a server. Never throws. */
+export function decodeServerFrame(text: string): Decoded<ServerFrame> {
+  const parsed = parse(text);
+  return parsed.ok ? validate<ServerFrame>(parsed.value, SERVER_SCHEMAS) : parsed;
+}
+
+/** Validate an already-parsed client frame. */
+export function validateClientFrame(value: unknown): Decoded<ClientFrame> {
+  return validate<ClientFrame>(value, CLIENT_SCHEMAS);
+}
+
+/** Validate an already-parsed server frame. */
+export function validateServerFrame(value: unknown): Decoded<ServerFrame> {
+  return validate<ServerFrame>(value, SERVER_SCHEMAS);
+}
+
+/** Encode a frame as JSON text. */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+/** UTF-8 byte length of a string without allocating a buffer (no TextEncoder needed). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
