@@ -120,6 +120,9 @@ export type ControlMessage =
 /** Listener for live entries of a stream, in offset order. */
 export type EntryListener = (entry: StreamEntry) => void;
 
+/** Listener for new versions of a state scope (any instance), in version order. */
+export type VersionListener = (scope: string, version: number) => void;
+
 /** The store every server instance talks to. */
 export interface Store {
   /** Short name for logs and metrics (`memory`, `redis`). */
@@ -171,7 +174,10 @@ export interface Store {
   deleteStream(stream: string): Promise<void>;
 
   // ---- state (scopes here are global keys: `room:<name>` or `session:<id>`)
-  /** Append the event producing `expectedVersion + 1`; `conflict` if the version moved. */
+  /**
+   * Append the event producing `expectedVersion + 1` (`conflict` if the version moved), with
+   * `dedup` atomically, and notify `subscribeState` listeners on every instance.
+   */
   appendStateEvent(scope: string, expectedVersion: number, event: Blob, dedup?: Dedup): Promise<StateAppendResult>;
   /** Events with version > `afterVersion`, in order. */
   readStateEvents(scope: string, afterVersion: number): Promise<StoredStateEvent[]>;
@@ -183,6 +189,10 @@ export interface Store {
   putSnapshot(scope: string, snapshot: Snapshot): Promise<void>;
   /** Delete a scope's events and snapshot. */
   deleteState(scope: string): Promise<void>;
+  /** Listen to versions appended to `scope` from now on (any instance). Resolves once subscribed. */
+  subscribeState(scope: string, listener: VersionListener): Promise<void>;
+  /** Stop a listener added by `subscribeState`. */
+  unsubscribeState(scope: string, listener: VersionListener): Promise<void>;
 
   // ---- instances
   /** Send a control message to every instance (including this one). */
