@@ -25,7 +25,7 @@ export const ERRORS = {
   ERR_FRAME_TOO_LARGE: { closeCode: 1009, action: 'reconnect', description: 'A frame is larger than the peer\'s `maxPayload`.' },
   ERR_BINARY_NOT_SUPPORTED: { action: 'none', description: 'A binary frame was received where the protocol only carries JSON text.' },
   ERR_NOT_READY: { closeCode: 4000, action: 'reconnect', description: 'A frame other than `HELLO` / `RECONNECT` arrived before the handshake.' },
-  ERR_UNSUPPORTED_VERSION: { closeCode: 4000, action: 'stop', description: 'The handshake asked for a protocol version the server does not speak.' },
+  ERR_UNSUPPORTED_VERSION: { closeCode: 4000, action: 'reconnect', description: 'The handshake asked for a protocol version the server does not speak.' },
   ERR_PROTOCOL: { closeCode: 4000, action: 'reconnect', description: 'The peer broke the protocol (for example a second handshake).' },
   ERR_HANDSHAKE_TIMEOUT: { closeCode: 4006, action: 'reconnect', description: 'The handshake did not complete within `handshakeTimeout`.' },
   ERR_OUT_OF_ORDER: { action: 'reconnect', description: 'A client `seq` skipped ahead of the next expected one; the client reconnects and re-sends.' },
