@@ -1,0 +1,13 @@
+/** Validation of the `Retention` passed to `Store.append`. */
+import { ResilientSocketError } from '../../protocol/errors.js';
+import type { Retention } from './store.js';
+
+/** @internal Throws `ERR_INVALID_OPTION` unless both limits are non-negative integers. */
+export function checkRetention(retention: Retention): void {
+  for (const key of ['maxCount', 'maxAgeMs'] as const) {
+    const value = retention[key];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ResilientSocketError('ERR_INVALID_OPTION', `retention.${key} must be a non-negative integer`, { details: { option: `retention.${key}` } });
+    }
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * The in-memory store: the embedded default for a single server process. Everything lives in
+ * this process and is lost with it; streams then come back under a new epoch, which clients
+ * detect (`epoch_changed`) instead of silently missing messages.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Json } from '../../protocol/index.js';
+import { ResilientSocketError } from '../../protocol/errors.js';
+import type {
+  AdvanceResult,
+  AppendResult,
+  Blob,
+  ControlMessage,
+  Dedup,
+  DedupStatus,
+  EntryInput,
+  EntryListener,
+  Retention,
+  SessionRecord,
+  SessionUpdate,
+  Snapshot,
+  StateAppendResult,
+  Store,
+  StoredStateEvent,
+  StreamEntry,
+  StreamInfo,
+  VersionListener,
+} from './store.js';
+import { NotifyQueue } from './notify-queue.js';
+import { checkFunction, checkNonNegativeInteger } from './invalid-option.js';
+import { checkRetention } from './check-retention.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Clock in ms since epoch, for entry timestamps, age retention and session expiry (default `Date.now`). */
+  now?: () => number;
+  /** Source of new stream epochs (default: 64 random bits, base64url). */
+  newEpoch?: () => string;
+  /**
+   * How often idle streams are trimmed by age in the background, ms (default 60000; 0 disables).
+   * Streams are also trimmed whenever they are written or read, so this only frees memory.
+   */
+  sweepIntervalMs?: number;
+  /** Receives what a listener throws (default: `console.error`); delivery continues. */
+  onListenerError?: (error: unknown) => void;
+}
+
+interface MemoryStream {
+  epoch: string;
+  lastOffset: number;
+  /** Retained entries, consecutive offsets, oldest first. */
+  entries: StreamEntry[];
+  /** Age limit of the latest append, applied again on reads and sweeps. */
+  maxAgeMs: number;
+}
+
+interface MemoryState {
+  version: number;
+  events: StoredStateEvent[];
+  snapshot: Snapshot | null;
+}
+
+/** A `Store` held in this process's memory. */
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly #now: () => number;
+  readonly #newEpoch: () => string;
+  readonly #notify: NotifyQueue;
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #streams = new Map<string, MemoryStream>();
+  readonly #states = new Map<string, MemoryState>();
+  readonly #entryListeners = new Map<string, Set<EntryListener>>();
+  readonly #versionListeners = new Map<string, Set<VersionListener>>();
+  readonly #controlListeners = new Set<(message: ControlMessage) => void>();
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    checkFunction('now', options.now);
+    checkFunction('newEpoch', options.newEpoch);
+    checkFunction('onListenerError', options.onListenerError);
+    checkNonNegativeInteger('sweepIntervalMs', options.sweepIntervalMs);
+    this.#now = options.now ?? Date.now;
+    this.#newEpoch = options.newEpoch ?? (() => randomBytes(8).toString('base64url'));
+    this.#notify = new NotifyQueue(options.onListenerError ?? ((error) => console.error('resilient-socket: store listener failed', error)));
+    const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    if (sweepIntervalMs > 0) {
+      this.#sweepTimer = setInterval(() => this.#sweep(), sweepIntervalMs);
+      // The sweep only frees memory: it must not keep a process alive on its own.
+      this.#sweepTimer.unref?.();
+    }
+  }
+
+  // ---- sessions
+
+  async createSession(record: SessionRecord): Promise<void> {
+    this.#open();
+    this.#sessions.set(record.id, structuredClone(record));
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    this.#open();
+    const session = this.#live(id);
+    return session === undefined ? null : structuredClone(session);
+  }
+
+  async updateSession(id: string, update: SessionUpdate): Promise<boolean> {
+    this.#open();
+    const session = this.#live(id);
+    if (session === undefined) return false;
+    applyUpdate(session, update);
+    return true;
+  }
+
+  async attachSession(id: string, owner: string): Promise<string | null | undefined> {
+    this.#open();
+    const session = this.#live(id);
+    if (session === undefined) return undefined;
+    const previous = session.owner;
+    session.owner = owner;
+    session.expiresAt = null;
+    return previous;
+  }
+
+  async detachSession(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.#open();
+    const session = this.#live(id);
+    if (session === undefined || session.owner !== owner) return false;
+    session.owner = null;
+    session.expiresAt = this.#now() + ttlMs;
+    return true;
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.#open();
+    this.#sessions.delete(id);
+  }
+
+  async takeExpiredSessions(now: number, limit: number): Promise<string[]> {
+    this.#open();
+    const taken: string[] = [];
+    for (const [id, session] of this.#sessions) {
+      if (taken.length >= limit) break;
+      if (session.expiresAt !== null && session.expiresAt <= now) {
+        this.#sessions.delete(id);
+        taken.push(id);
+      }
+    }
+    return taken;
+  }
+
+  async advanceSeq(sessionId: string, seq: number, update?: SessionUpdate): Promise<AdvanceResult> {
+    this.#open();
+    const refused = this.#checkSeq({ sessionId, seq });
+    if (refused !== undefined) return refused;
+    const session = this.#sessions.get(sessionId)!;
+    session.lastSeq = seq;
+    if (update !== undefined) applyUpdate(session, update);
+    return { status: 'ok' };
+  }
+
+  // ---- streams
+
+  async append(stream: string, input: EntryInput, retention: Retention, dedup?: Dedup): Promise<AppendResult> {
+    this.#open();
+    checkRetention(retention);
+    // Check everything before writing anything: a refused dedup leaves no trace.
+    if (dedup !== undefined) {
+      const refused = this.#checkSeq(dedup);
+      if (refused !== undefined) return refused;
+      this.#sessions.get(dedup.sessionId)!.lastSeq = dedup.seq;
+    }
+    const state = this.#stream(stream);
+    const entry: StreamEntry = Object.freeze({
+      id: input.id,
+      from: input.from,
+      user: input.user,
+      data: deepFreeze(structuredClone(input.data)),
+      stream,
+      epoch: state.epoch,
+      offset: state.lastOffset + 1,
+      ts: this.#now(),
+    });
+    state.lastOffset = entry.offset;
+    state.entries.push(entry);
+    state.maxAgeMs = retention.maxAgeMs;
+    if (state.entries.length > retention.maxCount) state.entries.splice(0, state.entries.length - retention.maxCount);
+    this.#trimByAge(state);
+    const listeners = this.#entryListeners.get(stream);
+    if (listeners !== undefined && listeners.size > 0) {
+      for (const listener of [...listeners]) {
+        // A listener removed before the drain no longer receives anything.
+        this.#notify.push(() => {
+          if (listeners.has(listener)) listener(entry);
+        });
+      }
+    }
+    return { status: 'appended', entry };
+  }
+
+  async read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
+    this.#open();
+    const state = this.#stream(stream);
+    this.#trimByAge(state);
+    const info = infoOf(state);
+    const start = Math.max(afterOffset + 1, info.firstOffset) - info.firstOffset;
+    return { info, entries: state.entries.slice(start, start + Math.max(0, limit)) };
+  }
+
+  async info(stream: string): Promise<StreamInfo> {
+    this.#open();
+    const state = this.#stream(stream);
+    this.#trimByAge(state);
+    return infoOf(state);
+  }
+
+  async subscribe(stream: string, listener: EntryListener): Promise<void> {
+    this.#open();
+    addTo(this.#entryListeners, stream, listener);
+  }
+
+  async unsubscribe(stream: string, listener: EntryListener): Promise<void> {
+    removeFrom(this.#entryListeners, stream, listener);
+  }
+
+  async deleteStream(stream: string): Promise<void> {
+    this.#open();
+    this.#streams.delete(stream);
+  }
+
+  // ---- state
+
+  async appendStateEvent(scope: string, expectedVersion: number, event: Blob, dedup?: Dedup): Promise<StateAppendResult> {
+    this.#open();
+    if (dedup !== undefined) {
+      const refused = this.#checkSeq(dedup);
+      if (refused !== undefined) return refused;
+    }
+    const state = this.#state(scope);
+    // A conflict must not consume the seq: the server re-reads and retries the same operation.
+    if (state.version !== expectedVersion) return { status: 'conflict', version: state.version };
+    if (dedup !== undefined) this.#sessions.get(dedup.sessionId)!.lastSeq = dedup.seq;
+    const version = expectedVersion + 1;
+    state.version = version;
+    state.events.push({ version, event: { ...event } });
+    const listeners = this.#versionListeners.get(scope);
+    if (listeners !== undefined && listeners.size > 0) {
+      for (const listener of [...listeners]) {
+        this.#notify.push(() => {
+          if (listeners.has(listener)) listener(scope, version);
+        });
+      }
+    }
+    return { status: 'appended', version };
+  }
+
+  async readStateEvents(scope: string, afterVersion: number): Promise<StoredStateEvent[]> {
+    this.#open();
+    const state = this.#states.get(scope);
+    if (state === undefined) return [];
+    return state.events.filter((e) => e.version > afterVersion).map((e) => ({ version: e.version, event: { ...e.event } }));
+  }
+
+  async stateVersion(scope: string): Promise<number> {
+    this.#open();
+    return this.#states.get(scope)?.version ?? 0;
+  }
+
+  async getSnapshot(scope: string): Promise<Snapshot | null> {
+    this.#open();
+    const snapshot = this.#states.get(scope)?.snapshot ?? null;
+    return snapshot === null ? null : { ...snapshot, value: { ...snapshot.value } };
+  }
+
+  async putSnapshot(scope: string, snapshot: Snapshot): Promise<void> {
+    this.#open();
+    const state = this.#state(scope);
+    // An older snapshot (a slow writer) never replaces a newer one.
+    if (state.snapshot !== null && state.snapshot.version >= snapshot.version) return;
+    state.snapshot = { version: snapshot.version, ts: snapshot.ts, value: { ...snapshot.value } };
+    state.events = state.events.filter((e) => e.version > snapshot.version);
+  }
+
+  async deleteState(scope: string): Promise<void> {
+    this.#open();
+    this.#states.delete(scope);
+  }
+
+  async subscribeState(scope: string, listener: VersionListener): Promise<void> {
+    this.#open();
+    addTo(this.#versionListeners, scope, listener);
+  }
+
+  async unsubscribeState(scope: string, listener: VersionListener): Promise<void> {
+    removeFrom(this.#versionListeners, scope, listener);
+  }
+
+  // ---- instances
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    this.#open();
+    const copy = structuredClone(message);
+    for (const listener of [...this.#controlListeners]) this.#notify.push(() => listener(copy));
+  }
+
+  onControl(listener: (message: ControlMessage) => void): void {
+    this.#controlListeners.add(listener);
+  }
+
+  async ping(): Promise<void> {
+    this.#open();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    this.#notify.clear();
+    this.#entryListeners.clear();
+    this.#versionListeners.clear();
+    this.#controlListeners.clear();
+  }
+
+  // ---- internals
+
+  #open(): void {
+    if (this.#closed) throw new ResilientSocketError('ERR_STORE_UNAVAILABLE', 'The memory store is closed');
+  }
+
+  /** The session unless unknown or expired (an expired one waits for `takeExpiredSessions`). */
+  #live(id: string): SessionRecord | undefined {
+    const session = this.#sessions.get(id);
+    if (session === undefined || (session.expiresAt !== null && session.expiresAt <= this.#now())) return undefined;
+    return session;
+  }
+
+  #checkSeq(dedup: Dedup): DedupStatus | undefined {
+    const session = this.#live(dedup.sessionId);
+    if (session === undefined) return { status: 'no_session' };
+    if (dedup.seq <= session.lastSeq) return { status: 'duplicate', lastSeq: session.lastSeq };
+    if (dedup.seq > session.lastSeq + 1) return { status: 'out_of_order', lastSeq: session.lastSeq };
+    return undefined;
+  }
+
+  #stream(name: string): MemoryStream {
+    let state = this.#streams.get(name);
+    if (state === undefined) {
+      state = { epoch: this.#newEpoch(), lastOffset: 0, entries: [], maxAgeMs: Number.POSITIVE_INFINITY };
+      this.#streams.set(name, state);
+    }
+    return state;
+  }
+
+  #state(scope: string): MemoryState {
+    let state = this.#states.get(scope);
+    if (state === undefined) {
+      state = { version: 0, events: [], snapshot: null };
+      this.#states.set(scope, state);
+    }
+    return state;
+  }
+
+  #trimByAge(state: MemoryStream): void {
+    const cutoff = this.#now() - state.maxAgeMs;
+    let drop = 0;
+    while (drop < state.entries.length && state.entries[drop]!.ts < cutoff) drop++;
+    if (drop > 0) state.entries.splice(0, drop);
+  }
+
+  #sweep(): void {
+    for (const state of this.#streams.values()) this.#trimByAge(state);
+  }
+}
+
+function infoOf(state: MemoryStream): StreamInfo {
+  const first = state.entries[0];
+  return { epoch: state.epoch, firstOffset: first === undefined ? state.lastOffset + 1 : first.offset, lastOffset: state.lastOffset };
+}
+
+function applyUpdate(session: SessionRecord, update: SessionUpdate): void {
+  if (update.tokenHash !== undefined) session.tokenHash = update.tokenHash;
+  if (update.user !== undefined) session.user = update.user;
+  if (update.rooms !== undefined) session.rooms = structuredClone(update.rooms);
+  if (update.positions !== undefined) session.positions = structuredClone(update.positions);
+}
+
+function addTo<T>(map: Map<string, Set<T>>, key: string, value: T): void {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(value);
+}
+
+function removeFrom<T>(map: Map<string, Set<T>>, key: string, value: T): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+/** Stored data is shared by every reader and listener, so nobody may change it. */
+function deepFreeze(value: Json): Json {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
