@@ -1,0 +1,47 @@
+// Bundle one entry the way a browser app's bundler would (esbuild: ESM, browser platform,
+// minified, tree-shaken) and weigh it: minified bytes, gzip (level 9) and brotli (quality 11).
+// Everything runs in-process through esbuild's JS API; nothing is written to disk.
+import { build } from 'esbuild';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Compressed sizes of a buffer or string, in bytes. */
+export function weigh(code) {
+  const buf = Buffer.isBuffer(code) ? code : Buffer.from(code);
+  return {
+    min: buf.length,
+    gzip: gzipSync(buf, { level: 9 }).length,
+    brotli: brotliCompressSync(buf, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 11,
+        [constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+      },
+    }).length,
+  };
+}
+
+/**
+ * Bundle `source` (an ES module text that imports what an application would) and weigh it.
+ * @param {string} source entry module text, resolved from the repository root
+ * @returns {Promise<{min:number,gzip:number,brotli:number}>}
+ */
+export async function bundleSize(source) {
+  const result = await build({
+    stdin: { contents: source, resolveDir: ROOT, sourcefile: 'entry.mjs', loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    treeShaking: true,
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error('esbuild produced no output');
+  return weigh(file.contents);
+}

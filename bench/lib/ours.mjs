@@ -1,0 +1,47 @@
+// Where our own build lives, and whether the pieces a figure needs exist yet. The SDK is
+// developed alongside the bench; figures for "ours" are skipped (and said so) until it lands.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const DIST = join(ROOT, 'dist');
+
+/** Absolute paths of our build outputs. */
+export const OURS = {
+  browserEsm: join(DIST, 'index.browser.js'),
+  browserEsmMin: join(DIST, 'index.browser.min.js'),
+  umdMin: join(DIST, 'resilient-socket.umd.min.js'),
+  nodeEsm: join(DIST, 'index.js'),
+  server: join(DIST, 'server', 'index.js'),
+  cli: join(ROOT, 'bin', 'resilient-socket-server.mjs'),
+  srcIndex: join(ROOT, 'src', 'index.ts'),
+  srcServer: join(ROOT, 'src', 'server', 'index.ts'),
+};
+
+/** file:// URL for dynamic import. */
+export const url = (path) => pathToFileURL(path).href;
+
+/**
+ * Build dist/ with `npm run build` when it is missing and the sources exist (a fresh clone).
+ * Returns a note for the report when the build was skipped or failed.
+ */
+export function ensureDist({ log = console.error } = {}) {
+  const need = [OURS.browserEsm, OURS.nodeEsm, OURS.server];
+  if (need.every((p) => existsSync(p))) return null;
+  if (!existsSync(OURS.srcIndex)) return 'src/index.ts does not exist yet: no figures for ours';
+  log('bench: dist/ is incomplete, running `npm run build` ...');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+  if (r.status !== 0) return `npm run build failed (status ${r.status}): figures for ours may be missing`;
+  return null;
+}
+
+/** Which of our pieces are available now. */
+export function oursAvailable() {
+  return {
+    client: existsSync(OURS.nodeEsm),
+    browser: existsSync(OURS.browserEsm),
+    server: existsSync(OURS.server),
+  };
+}

@@ -1,0 +1,55 @@
+// Figure 1: bundle size. Each library's entry is what an application imports to get a
+// reconnecting socket; all are bundled identically (see lib/bundle-size.mjs).
+import { existsSync } from 'node:fs';
+import { bundleSize, weigh } from '../lib/bundle-size.mjs';
+import { OURS } from '../lib/ours.mjs';
+import { readFileSync } from 'node:fs';
+
+/** Peer entries: the import a user writes to get the library's main client. */
+export const PEER_ENTRIES = [
+  { name: 'reconnecting-websocket', source: "export { default } from 'reconnecting-websocket';" },
+  { name: 'partysocket (WebSocket)', source: "export { WebSocket } from 'partysocket';" },
+  { name: 'partysocket (PartySocket)', source: "export { PartySocket } from 'partysocket';" },
+  { name: 'socket.io-client', source: "export { io } from 'socket.io-client';" },
+  { name: '@microsoft/signalr', source: "export { HubConnectionBuilder } from '@microsoft/signalr';" },
+  { name: 'phoenix', source: "export { Socket } from 'phoenix';" },
+  { name: 'centrifuge', source: "export { Centrifuge } from 'centrifuge';" },
+];
+
+/** Our entries: the whole public client API, and the smallest useful import. */
+export function ourEntries() {
+  const from = existsSync(OURS.browserEsm) ? OURS.browserEsm : existsSync(OURS.srcIndex) ? OURS.srcIndex : null;
+  if (!from) return [];
+  const spec = JSON.stringify(from);
+  return [
+    { name: 'resilient-socket (full: every export)', ours: true, source: `export * from ${spec};` },
+    { name: 'resilient-socket (ReconnectingWebSocket only)', ours: true, source: `export { ReconnectingWebSocket } from ${spec};` },
+  ];
+}
+
+/** Our shipped files as they are (already minified by the build), for `npm run size`. */
+export function shippedFiles() {
+  return [
+    { name: 'dist/resilient-socket.umd.min.js (UMD, shipped)', path: OURS.umdMin },
+    { name: 'dist/index.browser.min.js (ESM, shipped)', path: OURS.browserEsmMin },
+  ]
+    .filter((f) => existsSync(f.path))
+    .map((f) => ({ name: f.name, ours: true, ...weigh(readFileSync(f.path)) }));
+}
+
+/** Run the size figure: bundle sizes are deterministic, so one run each. */
+export async function runSize({ log = () => {} } = {}) {
+  const rows = [];
+  for (const e of [...ourEntries(), ...PEER_ENTRIES]) {
+    try {
+      const s = await bundleSize(e.source);
+      rows.push({ name: e.name, ours: Boolean(e.ours), entry: e.source, ...s });
+      log(`size ${e.name}: ${s.min} min, ${s.gzip} gzip, ${s.brotli} brotli`);
+    } catch (err) {
+      rows.push({ name: e.name, ours: Boolean(e.ours), entry: e.source, error: String(err.message ?? err).split('\n')[0] });
+      log(`size ${e.name}: failed: ${err.message}`);
+    }
+  }
+  rows.push(...shippedFiles());
+  return rows;
+}
