@@ -1,0 +1,109 @@
+/** Conformance: fast-check properties of append/read/retention and dedup against a simple model. */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { World } from './conformance-context.js';
+import { KEEP_ALL, entry, session } from './conformance-context.js';
+
+type Command =
+  | { kind: 'append'; maxCount: number; maxAgeMs: number }
+  | { kind: 'tick'; ms: number }
+  | { kind: 'read'; after: number; limit: number }
+  | { kind: 'info' };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('append' as const), maxCount: fc.integer({ min: 0, max: 6 }), maxAgeMs: fc.integer({ min: 0, max: 60 }) }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 30 }) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('read' as const), after: fc.integer({ min: 0, max: 25 }), limit: fc.integer({ min: 0, max: 8 }) }), weight: 2 },
+  { arbitrary: fc.constant({ kind: 'info' as const }), weight: 1 },
+);
+
+/** The reference model: what any store must return, written as plainly as possible. */
+class StreamModel {
+  lastOffset = 0;
+  entries: Array<{ offset: number; id: string; ts: number }> = [];
+  maxAgeMs = Number.POSITIVE_INFINITY;
+
+  append(id: string, now: number, maxCount: number, maxAgeMs: number): number {
+    this.lastOffset += 1;
+    this.entries.push({ offset: this.lastOffset, id, ts: now });
+    this.maxAgeMs = maxAgeMs;
+    while (this.entries.length > maxCount) this.entries.shift();
+    this.trim(now);
+    return this.lastOffset;
+  }
+
+  trim(now: number): void {
+    this.entries = this.entries.filter((e) => e.ts >= now - this.maxAgeMs);
+  }
+
+  info(now: number): { firstOffset: number; lastOffset: number } {
+    this.trim(now);
+    return { firstOffset: this.entries[0]?.offset ?? this.lastOffset + 1, lastOffset: this.lastOffset };
+  }
+}
+
+/** Property tests, run inside the adapter's describe block. */
+export function propertyTests(world: () => World, runs: number): void {
+  describe('properties', () => {
+    it('append, read and retention agree with the model', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 25 }), async (commands) => {
+          const { a, b, clock } = world();
+          const stream = `room:prop-${++run}`;
+          const model = new StreamModel();
+          const { epoch } = await a.info(stream);
+          let n = 0;
+          for (const [i, c] of commands.entries()) {
+            const store = i % 2 === 0 ? a : b;
+            if (c.kind === 'append') {
+              const id = `m${++n}`;
+              const result = await store.append(stream, entry(id), { maxCount: c.maxCount, maxAgeMs: c.maxAgeMs });
+              const offset = model.append(id, clock.now(), c.maxCount, c.maxAgeMs);
+              expect(result).toMatchObject({ status: 'appended', entry: { offset, epoch, id, ts: clock.now() } });
+            } else if (c.kind === 'tick') {
+              clock.advance(c.ms);
+            } else if (c.kind === 'read') {
+              const got = await store.read(stream, c.after, c.limit);
+              const info = model.info(clock.now());
+              expect(got.info).toEqual({ epoch, ...info });
+              const expected = model.entries.filter((e) => e.offset > c.after).slice(0, c.limit);
+              expect(got.entries.map((e) => [e.offset, e.id, e.ts])).toEqual(expected.map((e) => [e.offset, e.id, e.ts]));
+            } else {
+              expect(await store.info(stream)).toEqual({ epoch, ...model.info(clock.now()) });
+            }
+          }
+        }),
+        { numRuns: runs },
+      );
+    });
+
+    it('dedup statuses and appended entries agree with the model', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 1, maxLength: 20 }), async (seqs) => {
+          const { a, b } = world();
+          const sessionId = `dedup-${++run}`;
+          const stream = `session:${sessionId}`;
+          await a.createSession(session(sessionId));
+          let lastSeq = 0;
+          const appended: string[] = [];
+          for (const [i, seq] of seqs.entries()) {
+            const id = `q${i}`;
+            const result = await (i % 2 === 0 ? a : b).append(stream, entry(id, seq, sessionId), KEEP_ALL, { sessionId, seq });
+            if (seq <= lastSeq) expect(result).toEqual({ status: 'duplicate', lastSeq });
+            else if (seq > lastSeq + 1) expect(result).toEqual({ status: 'out_of_order', lastSeq });
+            else {
+              expect(result).toMatchObject({ status: 'appended', entry: { offset: appended.length + 1 } });
+              lastSeq = seq;
+              appended.push(id);
+            }
+          }
+          expect((await b.read(stream, 0, 100)).entries.map((e) => e.id)).toEqual(appended);
+          expect((await a.getSession(sessionId))!.lastSeq).toBe(lastSeq);
+        }),
+        { numRuns: runs },
+      );
+    });
+  });
+}
