@@ -1,5 +1,6 @@
 /** Conformance: streams (offsets, epochs, retention, reads, dedup) and live subscriptions. */
 import { describe, expect, it } from 'vitest';
+import type { Json } from '../../src/protocol/index.js';
 import type { StreamEntry } from '../../src/server/stores/store.js';
 import type { World } from './conformance-context.js';
 import { KEEP_ALL, entry, session, until } from './conformance-context.js';
@@ -39,7 +40,7 @@ export function streamTests(world: () => World): void {
 
     it('keeps JSON data of every shape intact', async () => {
       const { a, b } = world();
-      const shapes = [null, 0, -1.5, 'ünïcødé 🚀', '', [], {}, [[]], { a: [] }, { 'k"\\': 'v\n' }, true, false, 2 ** 53 - 1];
+      const shapes: Json[] = [null, 0, -1.5, 'ünïcødé 🚀', '', [], {}, [[]], { a: [] }, { 'k"\\': 'v\n' }, true, false, 2 ** 53 - 1];
       for (const [i, data] of shapes.entries()) await a.append('room:j', entry(`m${i}`, data), KEEP_ALL);
       const { entries } = await b.read('room:j', 0, 100);
       expect(entries.map((e) => e.data)).toEqual(shapes);
