@@ -166,7 +166,8 @@ export function applyPatch(doc: Json, ops: readonly PatchOp[]): Json {
     };
     if (typeof raw !== 'object' || raw === null) return fail('not an object');
     const op = raw as PatchOp;
-    if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') return fail(`unsupported op "${String(op.op)}"`);
+    const name: unknown = (raw as { op?: unknown }).op;
+    if (name !== 'add' && name !== 'remove' && name !== 'replace') return fail(`unsupported op "${String(name)}"`);
     if (typeof op.path !== 'string') return fail('path is not a string');
     if (op.op !== 'remove' && (op as { value?: unknown }).value === undefined) return fail('value is missing');
     const tokens = parsePointer(op.path);
