@@ -1,0 +1,173 @@
+/**
+ * One WebSocket connection: its session, its per-stream delivery cursors and a serial frame queue.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { encodeFrame, ERRORS } from '../protocol/index.js';
+import type { ErrorCode, ErrorFrame, ErrorInfo, NewMessageFrame, Position, Positions, ServerFrame } from '../protocol/index.js';
+import type { StreamEntry } from './stores/store.js';
+import type { ConnectionContext } from './context.js';
+
+/**
+ * Delivery cursor of one stream on one connection. While `gated` (replay or join in progress)
+ * live entries are buffered; `lastOffset` is the last offset delivered, anything at or below is
+ * dropped so a replay overlapping live traffic never doubles a message.
+ */
+export interface Cursor {
+  epoch: string | undefined;
+  lastOffset: number;
+  gated: boolean;
+  buffer: StreamEntry[];
+}
+
+/** The session a connection holds, as this instance knows it. @internal */
+export interface LocalSession {
+  id: string;
+  user: string | null;
+  /** Rooms with the position at which the session joined. */
+  rooms: Map<string, Position>;
+  /** Positions the client acknowledged. */
+  positions: Positions;
+  /** Whether `positions` changed since the last write. */
+  positionsDirty: boolean;
+  /** The session was ended (`BYE`): nothing to detach on close. */
+  ended: boolean;
+}
+
+/** Counters the connection reports to metrics. @internal */
+export interface ConnectionObserver {
+  sent(frame: ServerFrame): void;
+}
+
+/** A live connection. @internal */
+export class Connection implements ConnectionContext {
+  /** Unique within this instance. */
+  readonly id: string;
+  /** `<instanceId>/<connectionId>`: the session owner string stored in the store. */
+  readonly owner: string;
+  readonly ws: WebSocket;
+  readonly request: IncomingMessage;
+  phase: 'handshake' | 'open' | 'closed' = 'handshake';
+  session: LocalSession | null = null;
+  readonly cursors = new Map<string, Cursor>();
+  /** Answered the last ws-level ping. */
+  alive = true;
+  handshakeTimer: NodeJS.Timeout | undefined;
+  /** Pending batched write of acknowledged positions. */
+  positionTimer: NodeJS.Timeout | undefined;
+  /** The handshake frame arrived (later frames wait for it in the queue). */
+  handshakeReceived = false;
+  /** Frames are processed one at a time, in arrival order: `seq` must be handled in order. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly observer: ConnectionObserver;
+
+  constructor(id: string, instanceId: string, ws: WebSocket, request: IncomingMessage, observer: ConnectionObserver) {
+    this.id = id;
+    this.owner = `${instanceId}/${id}`;
+    this.ws = ws;
+    this.request = request;
+    this.observer = observer;
+  }
+
+  get sessionId(): string {
+    return this.session?.id ?? '';
+  }
+
+  get user(): string | null {
+    return this.session?.user ?? null;
+  }
+
+  get rooms(): ReadonlySet<string> {
+    return new Set(this.session?.rooms.keys() ?? []);
+  }
+
+  /** The handshake completed (unless the connection closed meanwhile). */
+  markOpen(): void {
+    if (this.phase === 'handshake') this.phase = 'open';
+    clearTimeout(this.handshakeTimer);
+  }
+
+  /** Send a frame if the socket is open; frames to a closing socket are dropped (the client recovers them). */
+  send(frame: ServerFrame): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeFrame(frame));
+    this.observer.sent(frame);
+  }
+
+  /** Send an `ERROR` frame. */
+  sendError(code: ErrorCode, message: string, extra?: Omit<Partial<ErrorFrame>, 'type' | 'code' | 'message'>): void {
+    this.send({ type: 'ERROR', code, message, ...extra });
+  }
+
+  /** Send a fatal `ERROR` and close with the code's close code (or `closeCode`). */
+  fail(code: ErrorCode, message: string, closeCode?: number): void {
+    this.sendError(code, message, { fatal: true });
+    const info: ErrorInfo = ERRORS[code];
+    this.close(closeCode ?? info.closeCode ?? 1011, code);
+  }
+
+  /** Close the connection; idempotent. */
+  close(code: number, reason = ''): void {
+    if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
+    this.ws.close(code, reason.slice(0, 120));
+  }
+
+  /** Run `task` after every frame queued before it. Errors are the task's to handle. */
+  enqueue(task: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Deliver a stream entry (live or replayed) unless it is at or below the cursor. */
+  deliver(entry: StreamEntry, replay: boolean): boolean {
+    const cursor = this.cursors.get(entry.stream);
+    if (!cursor) return false;
+    if (cursor.epoch !== undefined && cursor.epoch !== entry.epoch) {
+      // The stream's history was lost and restarted under a new epoch: follow it.
+      cursor.epoch = entry.epoch;
+      cursor.lastOffset = 0;
+    }
+    if (entry.offset <= cursor.lastOffset) return false;
+    cursor.epoch = entry.epoch;
+    cursor.lastOffset = entry.offset;
+    this.send(toFrame(entry, replay));
+    return true;
+  }
+
+  /** A live entry arrived: buffer it while the stream is gated, deliver it otherwise. */
+  offer(entry: StreamEntry): void {
+    const cursor = this.cursors.get(entry.stream);
+    if (!cursor) return;
+    if (cursor.gated) cursor.buffer.push(entry);
+    else this.deliver(entry, false);
+  }
+
+  /** Open the gate of a stream: deliver buffered live entries above the cursor, in order. */
+  release(stream: string): void {
+    const cursor = this.cursors.get(stream);
+    if (!cursor || !cursor.gated) return;
+    cursor.gated = false;
+    const buffered = cursor.buffer.sort((a, b) => a.offset - b.offset);
+    cursor.buffer = [];
+    for (const entry of buffered) this.deliver(entry, false);
+  }
+}
+
+/** The `NEW_MESSAGE` frame of a stored entry. */
+export function toFrame(entry: StreamEntry, replay: boolean): NewMessageFrame {
+  const frame: NewMessageFrame = {
+    type: 'NEW_MESSAGE',
+    stream: entry.stream,
+    epoch: entry.epoch,
+    offset: entry.offset,
+    from: entry.from,
+    user: entry.user,
+    id: entry.id,
+    data: entry.data,
+    ts: entry.ts,
+  };
+  if (entry.stream.startsWith('room:')) frame.room = entry.stream.slice(5);
+  if (replay) frame.replay = true;
+  return frame;
+}

@@ -1,0 +1,244 @@
+/**
+ * The handshake: `HELLO` starts a session, `RECONNECT` resumes one (token check, rotation,
+ * takeover, replay of every stream after the client's positions, then `REPLAY_DONE`).
+ */
+import type { IncomingMessage } from 'node:http';
+import { PROTOCOL_VERSION, roomStream, sessionStream } from '../protocol/index.js';
+import type {
+  HelloFrame,
+  Json,
+  NewSessionReason,
+  Position,
+  ReconnectFrame,
+  RoomPosition,
+  StreamGap,
+} from '../protocol/index.js';
+import type { SessionRecord, StreamInfo } from './stores/store.js';
+import type { Connection, LocalSession } from './connection.js';
+import type { Hub } from './hub.js';
+import { errorMessage } from './hub.js';
+import { hashToken, newResumeToken, newSessionId, tokenMatches } from './sessions.js';
+
+/** Thrown (internally) when `authenticate` refuses. */
+class Refused extends Error {}
+
+/** Run the `authenticate` hook: a user id or null; throws `Refused` when it refuses or throws. */
+export async function authenticate(hub: Hub, request: IncomingMessage, credentials: Json | undefined): Promise<string | null> {
+  const hook = hub.options.authenticate;
+  if (!hook) return null;
+  let result: string | null | false;
+  try {
+    result = await hook({ request, credentials });
+  } catch (err) {
+    throw new Refused(errorMessage(err));
+  }
+  if (result === false || (result !== null && typeof result !== 'string')) throw new Refused('refused');
+  return result;
+}
+
+/** Whether an error is an `authenticate` refusal. */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof Refused;
+}
+
+/** Handle the first frame of a connection. Store failures propagate to the caller (close 4005). */
+export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFrame | ReconnectFrame): Promise<void> {
+  const started = process.hrtime.bigint();
+  if (frame.v !== PROTOCOL_VERSION) {
+    conn.fail('ERR_UNSUPPORTED_VERSION', `this server speaks protocol version ${PROTOCOL_VERSION}`);
+    return;
+  }
+  let user: string | null;
+  try {
+    user = await authenticate(hub, conn.request, frame.auth);
+  } catch (err) {
+    if (!isRefusal(err)) throw err;
+    hub.options.logger.info({ connection: conn.id }, 'authentication refused');
+    conn.fail('ERR_UNAUTHORIZED', 'authentication refused');
+    return;
+  }
+  if (conn.phase !== 'handshake') return;
+  if (frame.type === 'RECONNECT') {
+    hub.metrics.reconnects.inc();
+    const reason = await resume(hub, conn, frame, user);
+    if (reason === undefined) {
+      observe(hub, 'reconnect', started);
+      return;
+    }
+    hub.metrics.recoveries.inc({ result: 'new_session' });
+    await startSession(hub, conn, user, frame.rooms ?? [], reason);
+  } else {
+    await startSession(hub, conn, user, frame.rooms ?? [], undefined);
+  }
+  observe(hub, 'hello', started);
+}
+
+function observe(hub: Hub, kind: string, started: bigint): void {
+  hub.metrics.handshakes.inc({ kind });
+  hub.metrics.handshakeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+function localSession(id: string, user: string | null, rooms: Record<string, Position>, positions: Record<string, Position>): LocalSession {
+  return { id, user, rooms: new Map(Object.entries(rooms)), positions: { ...positions }, positionsDirty: false, ended: false };
+}
+
+async function startSession(hub: Hub, conn: Connection, user: string | null, wanted: string[], reason: NewSessionReason | undefined): Promise<void> {
+  const id = newSessionId();
+  const token = newResumeToken();
+  const rooms = [...new Set(wanted)].slice(0, hub.options.maxRoomsPerSession);
+  const streams = [sessionStream(id), ...rooms.map(roomStream)];
+  // Subscribe before reading positions: nothing published after the join position is missed.
+  for (const stream of streams) await hub.delivery.watch(conn, stream, undefined, 0);
+  const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
+  const joined: Record<string, Position> = {};
+  const answerRooms: Record<string, RoomPosition> = {};
+  streams.forEach((stream, i) => {
+    const info = infos[i]!;
+    setCursor(conn, stream, info.epoch, info.lastOffset);
+    if (i > 0) {
+      const room = rooms[i - 1]!;
+      joined[room] = { epoch: info.epoch, offset: info.lastOffset };
+      answerRooms[room] = { stream, epoch: info.epoch, offset: info.lastOffset };
+    }
+  });
+  const direct = infos[0]!;
+  const record: SessionRecord = {
+    id,
+    tokenHash: hashToken(token),
+    user,
+    rooms: joined,
+    // Everything in the direct stream is for this session: recovery starts from its beginning.
+    positions: { [sessionStream(id)]: { epoch: direct.epoch, offset: direct.lastOffset } },
+    lastSeq: 0,
+    createdAt: Date.now(),
+    owner: conn.owner,
+    expiresAt: null,
+  };
+  await hub.store.createSession(record);
+  conn.session = localSession(id, user, joined, record.positions);
+  hub.sessions.attach(conn);
+  conn.send({
+    type: 'NEW_SESSION',
+    v: PROTOCOL_VERSION,
+    sessionId: id,
+    resumeToken: token,
+    user,
+    rooms: answerRooms,
+    heartbeat: heartbeat(hub),
+    limits: limits(hub),
+    recovered: false,
+    ...(reason ? { reason } : {}),
+  });
+  for (const stream of streams) conn.release(stream);
+  conn.markOpen();
+  hub.options.logger.info({ connection: conn.id, sessionId: id, user, reason }, 'session started');
+  for (const room of rooms) await hub.state.onJoin(conn, room);
+  await hub.state.onHandshake(conn, {});
+}
+
+/** Resume the session named by `frame`; the reason it cannot be resumed, or undefined when it was. */
+async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | undefined> {
+  const session = await hub.store.getSession(frame.sessionId);
+  if (!session) return 'unknown';
+  if (!tokenMatches(frame.resumeToken, session.tokenHash)) {
+    hub.options.logger.warn({ connection: conn.id, sessionId: session.id }, 'resume token rejected');
+    return 'token_rejected';
+  }
+  if (session.user !== null && session.user !== user) return 'user_mismatch';
+  const boundUser = session.user ?? user;
+  const token = newResumeToken();
+  // Rotate before attaching: from here on the presented token no longer works.
+  if (!(await hub.store.updateSession(session.id, { tokenHash: hashToken(token), user: boundUser }))) return 'unknown';
+  const previous = await hub.store.attachSession(session.id, conn.owner);
+  if (previous === undefined) return 'unknown';
+  if (previous !== null && previous !== conn.owner) {
+    hub.sessions.get(session.id)?.fail('ERR_SESSION_TAKEN_OVER', 'another connection resumed this session');
+    await hub.store.publishControl({ kind: 'takeover', sessionId: session.id, owner: previous });
+  }
+  conn.session = localSession(session.id, boundUser, session.rooms, session.positions);
+  hub.sessions.attach(conn);
+
+  const roomNames = Object.keys(session.rooms);
+  const streams = [...roomNames.map(roomStream), sessionStream(session.id)];
+  for (const stream of streams) await hub.delivery.watch(conn, stream, undefined, 0);
+  const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
+  const gaps: StreamGap[] = [];
+  const plan: Array<{ stream: string; after: number }> = [];
+  const answerRooms: Record<string, RoomPosition> = {};
+  streams.forEach((stream, i) => {
+    const info = infos[i]!;
+    const room = roomNames[i];
+    if (room !== undefined) answerRooms[room] = { stream, epoch: info.epoch, offset: info.lastOffset };
+    const from = startPosition(frame, session, stream, room);
+    const decision = decide(stream, from, info);
+    if (decision.gap) gaps.push(decision.gap);
+    setCursor(conn, stream, info.epoch, decision.after);
+    if (decision.after < info.lastOffset) plan.push({ stream, after: decision.after });
+  });
+  const first = gaps[0];
+  conn.send({
+    type: 'STATE_RECOVERED',
+    v: PROTOCOL_VERSION,
+    sessionId: session.id,
+    resumeToken: token,
+    user: boundUser,
+    rooms: answerRooms,
+    lastSeq: session.lastSeq,
+    recovered: first === undefined,
+    ...(first ? { reason: first.reason, gaps } : {}),
+    heartbeat: heartbeat(hub),
+    limits: limits(hub),
+  });
+  let replayed = 0;
+  for (const { stream, after } of plan) {
+    const result = await hub.delivery.replay(conn, stream, after);
+    replayed += result.replayed;
+    // Trimmed between the bounds check and the read: say so rather than leave a silent hole.
+    if (result.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${result.gapFrom}`, { stream });
+    conn.release(stream);
+  }
+  for (const stream of streams) conn.release(stream);
+  conn.send({ type: 'REPLAY_DONE', replayed });
+  conn.markOpen();
+  hub.metrics.replayed.inc(replayed);
+  hub.metrics.recoveries.inc({ result: first === undefined ? 'recovered' : 'gap' });
+  hub.options.logger.info({ connection: conn.id, sessionId: session.id, replayed, gaps: gaps.length, takeover: previous !== null }, 'session resumed');
+  await hub.state.onHandshake(conn, frame.state ?? {});
+  return undefined;
+}
+
+/**
+ * Where recovery of `stream` starts: the client's position, else the one it acknowledged, else
+ * the join position (a client that received nothing before the drop still gets everything).
+ */
+function startPosition(frame: ReconnectFrame, session: SessionRecord, stream: string, room: string | undefined): Position | undefined {
+  return frame.positions[stream] ?? session.positions[stream] ?? (room !== undefined ? session.rooms[room] : undefined);
+}
+
+/** What to replay of a stream from position `from`, and the gap when history cannot cover it. */
+function decide(stream: string, from: Position | undefined, info: StreamInfo): { after: number; gap?: StreamGap } {
+  if (from === undefined) return { after: 0, ...(info.firstOffset > 1 ? { gap: { stream, reason: 'history_gap', from: 1, to: info.lastOffset } } : {}) };
+  if (from.epoch !== info.epoch) {
+    return { after: info.lastOffset, gap: { stream, reason: 'epoch_changed', from: from.offset + 1, to: info.lastOffset } };
+  }
+  if (from.offset >= info.lastOffset) return { after: info.lastOffset };
+  if (info.firstOffset > from.offset + 1) {
+    return { after: info.lastOffset, gap: { stream, reason: 'history_gap', from: from.offset + 1, to: info.lastOffset } };
+  }
+  return { after: from.offset };
+}
+
+function setCursor(conn: Connection, stream: string, epoch: string, lastOffset: number): void {
+  const cursor = conn.cursors.get(stream);
+  if (!cursor) return;
+  cursor.epoch = epoch;
+  cursor.lastOffset = lastOffset;
+}
+
+function heartbeat(hub: Hub): { interval: number; timeout: number } {
+  return { interval: hub.options.heartbeatInterval, timeout: hub.options.heartbeatTimeout };
+}
+
+function limits(hub: Hub): { maxPayload: number; maxRooms: number; maxRate: number } {
+  return { maxPayload: hub.options.maxPayload, maxRooms: hub.options.maxRoomsPerSession, maxRate: hub.options.maxMessagesPerSecond };
+}

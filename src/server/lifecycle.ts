@@ -1,0 +1,137 @@
+/**
+ * A connection from accept to close: decoding, the handshake gate, error containment, cleanup.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import { decodeClientFrame } from '../protocol/index.js';
+import type { ClientFrame } from '../protocol/index.js';
+import { Connection } from './connection.js';
+import type { Hub } from './hub.js';
+import { errorMessage, isStoreUnavailable } from './hub.js';
+import { handleHandshake } from './handshake.js';
+import { dispatch, flushPositions } from './dispatch.js';
+
+let nextId = 0;
+
+/** Take over a freshly upgraded socket. @internal */
+export function acceptConnection(hub: Hub, ws: WebSocket, request: IncomingMessage): Connection {
+  const conn = new Connection((++nextId).toString(36), hub.instanceId, ws, request, {
+    sent(frame) {
+      if (frame.type === 'NEW_MESSAGE') hub.metrics.messagesOut.inc();
+      else if (frame.type === 'ERROR') hub.metrics.errors.inc({ code: frame.code });
+    },
+  });
+  hub.connections.set(conn.id, conn);
+  conn.handshakeTimer = setTimeout(() => {
+    if (conn.phase === 'handshake') conn.fail('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${hub.options.handshakeTimeout} ms`);
+  }, hub.options.handshakeTimeout);
+  ws.on('pong', () => {
+    conn.alive = true;
+  });
+  ws.on('message', (data, isBinary) => onData(hub, conn, data, isBinary));
+  ws.on('error', (err: Error & { code?: string }) => {
+    // ws closes the socket itself (1009 for an oversized frame, 1002 for a bad one).
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') hub.metrics.errors.inc({ code: 'ERR_FRAME_TOO_LARGE' });
+    hub.options.logger.debug({ connection: conn.id, code: err.code, err: err.message }, 'websocket error');
+  });
+  ws.on('close', (code) => onClose(hub, conn, code));
+  hub.options.logger.debug({ connection: conn.id, address: request.socket.remoteAddress }, 'connection opened');
+  return conn;
+}
+
+function onData(hub: Hub, conn: Connection, data: RawData, isBinary: boolean): void {
+  if (conn.phase === 'closed') return;
+  if (isBinary) {
+    conn.sendError('ERR_BINARY_NOT_SUPPORTED', 'binary frames are not supported: send JSON text');
+    return;
+  }
+  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
+  const decoded = decodeClientFrame(text);
+  if (!decoded.ok) {
+    if (conn.handshakeReceived) conn.sendError(decoded.code, decoded.message);
+    else {
+      // A connection that cannot even say hello is broken: tell it why and end it.
+      conn.sendError(decoded.code, decoded.message, { fatal: true });
+      conn.close(4000, decoded.code);
+    }
+    return;
+  }
+  const frame = decoded.frame;
+  if (!conn.handshakeReceived) {
+    if (frame.type !== 'HELLO' && frame.type !== 'RECONNECT') {
+      conn.fail('ERR_NOT_READY', 'the first frame must be HELLO or RECONNECT');
+      return;
+    }
+    conn.handshakeReceived = true;
+    void conn.enqueue(() => guardHandshake(hub, conn, frame));
+    return;
+  }
+  if (frame.type === 'PING' && conn.phase === 'open') {
+    // Answered out of the queue so a slow store never looks like a dead connection.
+    conn.send({ type: 'PONG', t: frame.t });
+    return;
+  }
+  void conn.enqueue(() => guardFrame(hub, conn, frame));
+}
+
+async function guardHandshake(hub: Hub, conn: Connection, frame: ClientFrame & { type: 'HELLO' | 'RECONNECT' }): Promise<void> {
+  try {
+    await handleHandshake(hub, conn, frame);
+  } catch (err) {
+    // Any failure here leaves the client without a session: let it retry against a healthy store.
+    hub.options.logger.warn({ connection: conn.id, err: errorMessage(err) }, 'handshake failed');
+    conn.fail('ERR_STORE_UNAVAILABLE', 'the server could not complete the handshake; retry');
+  }
+}
+
+async function guardFrame(hub: Hub, conn: Connection, frame: ClientFrame): Promise<void> {
+  if (conn.phase !== 'open') return;
+  try {
+    await dispatch(hub, conn, frame);
+  } catch (err) {
+    const seq = 'seq' in frame ? frame.seq : undefined;
+    if (isStoreUnavailable(err)) {
+      hub.options.logger.warn({ sessionId: conn.sessionId, type: frame.type, err: errorMessage(err) }, 'store unavailable');
+      conn.sendError('ERR_STORE_UNAVAILABLE', 'the store is unavailable; nothing was accepted, retry', { seq, fatal: true });
+      conn.close(4005, 'ERR_STORE_UNAVAILABLE');
+      return;
+    }
+    hub.options.logger.error({ sessionId: conn.sessionId, type: frame.type, err: errorMessage(err) }, 'frame handler failed');
+    conn.sendError('ERR_INTERNAL', `the server failed to handle ${frame.type}`, seq === undefined ? undefined : { seq });
+  }
+}
+
+function onClose(hub: Hub, conn: Connection, code: number): void {
+  const wasOpen = conn.phase === 'open';
+  conn.phase = 'closed';
+  clearTimeout(conn.handshakeTimer);
+  clearTimeout(conn.positionTimer);
+  conn.positionTimer = undefined;
+  hub.connections.delete(conn.id);
+  hub.options.logger.debug({ connection: conn.id, sessionId: conn.session?.id, code, wasOpen }, 'connection closed');
+  // Queued behind a handshake still in progress, so a session it attaches is detached again.
+  void conn.enqueue(() => cleanup(hub, conn));
+}
+
+async function cleanup(hub: Hub, conn: Connection): Promise<void> {
+  await hub.delivery.unwatchAll(conn);
+  const session = conn.session;
+  if (!session || session.ended) return;
+  try {
+    await flushPositions(hub, conn);
+  } catch (err) {
+    hub.options.logger.warn({ sessionId: session.id, err: errorMessage(err) }, 'could not store positions on close');
+  }
+  try {
+    const detached = await hub.store.detachSession(session.id, conn.owner, hub.options.sessionTtl);
+    hub.sessions.release(conn, detached ? await hub.store.getSession(session.id) : null);
+  } catch (err) {
+    hub.sessions.release(conn, null);
+    hub.options.logger.warn({ sessionId: session.id, err: errorMessage(err) }, 'could not detach session');
+  }
+  try {
+    await hub.state.onClose(conn);
+  } catch (err) {
+    hub.options.logger.error({ sessionId: session.id, err: errorMessage(err) }, 'state service failed on close');
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * `MESSAGE`: to a room, to a session's direct stream, or to the server's `onMessage` hook. The
+ * `ACK` goes out only after the store holds the message (or the hook resolved).
+ */
+import { roomStream, sessionStream } from '../protocol/index.js';
+import type { MessageFrame } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import type { Hub } from './hub.js';
+import { errorMessage } from './hub.js';
+import { proceed, refuse } from './acks.js';
+
+/** Handle a `MESSAGE` frame of an open connection. */
+export async function handleMessage(hub: Hub, conn: Connection, frame: MessageFrame): Promise<void> {
+  const session = conn.session!;
+  let stream: string;
+  if (frame.room !== undefined) {
+    if (!session.rooms.has(frame.room)) {
+      await refuse(hub, conn, frame.seq, 'ERR_NOT_IN_ROOM', `not a member of room ${frame.room}`);
+      return;
+    }
+    stream = roomStream(frame.room);
+  } else if (frame.to !== undefined) {
+    if (frame.to !== session.id && !(await hub.store.getSession(frame.to))) {
+      await refuse(hub, conn, frame.seq, 'ERR_UNKNOWN_TARGET', 'no such session');
+      return;
+    }
+    stream = sessionStream(frame.to);
+  } else {
+    await toHook(hub, conn, frame);
+    return;
+  }
+  const result = await hub.store.append(
+    stream,
+    { id: frame.id, from: session.id, user: session.user, data: frame.data },
+    hub.options.retention,
+    { sessionId: session.id, seq: frame.seq },
+  );
+  if (!proceed(conn, frame.seq, result) || result.status !== 'appended') return;
+  hub.metrics.messagesIn.inc();
+  conn.send({ type: 'ACK', seq: frame.seq, offset: result.entry.offset });
+}
+
+async function toHook(hub: Hub, conn: Connection, frame: MessageFrame): Promise<void> {
+  // Consume the seq first: the hook runs at most once per message, even if it throws.
+  const result = await hub.store.advanceSeq(conn.sessionId, frame.seq);
+  if (!proceed(conn, frame.seq, result)) return;
+  hub.metrics.messagesIn.inc();
+  try {
+    await hub.options.onMessage?.(conn, frame.data, frame.id);
+  } catch (err) {
+    hub.options.logger.error({ sessionId: conn.sessionId, seq: frame.seq, err: errorMessage(err) }, 'onMessage hook threw');
+    hub.metrics.errors.inc({ code: 'ERR_INTERNAL' });
+    conn.send({ type: 'ACK', seq: frame.seq, error: { code: 'ERR_INTERNAL', message: 'the server failed to handle the message' } });
+    return;
+  }
+  conn.send({ type: 'ACK', seq: frame.seq });
+}

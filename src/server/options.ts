@@ -1,0 +1,194 @@
+/**
+ * Options of `createServer`, their defaults and their validation.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { ResilientSocketError } from '../protocol/index.js';
+import type { Json } from '../protocol/index.js';
+import type { Retention, SessionRecord, Store } from './stores/store.js';
+import type { ConnectionContext } from './context.js';
+
+/** Minimal pino-compatible logger: `(obj, msg)` at four levels. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What `authenticate` receives: the HTTP upgrade request and the `auth` field of the frame. */
+export interface AuthenticateInput {
+  request: IncomingMessage;
+  credentials: Json | undefined;
+}
+
+/**
+ * Decides who a connection is: a user id, `null` for anonymous, or `false` (or a throw) to refuse.
+ * Runs on every handshake (new and resumed) and on `AUTH`.
+ */
+export type Authenticate = (input: AuthenticateInput) => string | null | false | Promise<string | null | false>;
+
+/** Called for a `MESSAGE` with neither `room` nor `to`; the `ACK` is sent once it resolves. */
+export type OnMessage = (ctx: ConnectionContext, data: Json, id: string) => void | Promise<void>;
+
+/** Why a session ended. */
+export type SessionEndReason = 'expired' | 'bye';
+
+/**
+ * Called once when a session ends (TTL passed, or the client said `BYE`). `record` is the last
+ * record this instance knew, or null when another instance held the session.
+ */
+export type SessionExpired = (sessionId: string, record: SessionRecord | null, reason: SessionEndReason) => void | Promise<void>;
+
+/** Where a Redis store is. */
+export interface RedisStoreOption {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  redis: string;
+  /** Prefix of every key (default chosen by `RedisStore`). */
+  keyPrefix?: string;
+}
+
+/** Options of `createServer`. */
+export interface ServerOptions {
+  /** Port to listen on (0 = any free port). Ignored with `server`. Default 8080. */
+  port?: number;
+  /** Host to listen on. Ignored with `server`. Default `127.0.0.1`. */
+  host?: string;
+  /** An existing HTTP server to attach to instead of listening on a port. */
+  server?: HttpServer;
+  /** URL path WebSocket upgrades must use. Default: any path. */
+  path?: string;
+  /** A `Store`, or `{ redis, keyPrefix }` for a lazily loaded `RedisStore`. Default: a new `MemoryStore`. */
+  store?: Store | RedisStoreOption;
+  /** ms a detached session is kept for a resume. Default 300000 (5 minutes). */
+  sessionTtl?: number;
+  /** ms between expiry sweeps. Default min(sessionTtl, 5000). */
+  sweepInterval?: number;
+  /** ms a connection may take to send its handshake. Default 10000. */
+  handshakeTimeout?: number;
+  /** ms between WebSocket-level pings; a connection that missed the previous one is terminated. Default 30000. */
+  pingInterval?: number;
+  /** Client heartbeat interval announced in the handshake (ms). Default 10000. */
+  heartbeatInterval?: number;
+  /** Client heartbeat timeout announced in the handshake (ms). Default 5000. */
+  heartbeatTimeout?: number;
+  /** Largest accepted frame in bytes. Default 1048576 (1 MiB). */
+  maxPayload?: number;
+  /** Most rooms one session may be in. Default 100. */
+  maxRoomsPerSession?: number;
+  /** Frames per second a client should stay under (announced as `limits.maxRate`). Default 100. */
+  maxMessagesPerSecond?: number;
+  /** History kept per stream. Default `{ maxCount: 1000, maxAgeMs: 3600000 }`. */
+  retention?: Partial<Retention>;
+  /** Decides who connects. Default: everyone, anonymous. */
+  authenticate?: Authenticate;
+  /** Handles messages addressed to the server itself. Default: ignore (still acknowledged). */
+  onMessage?: OnMessage;
+  /** Called when a session ends. */
+  sessionExpired?: SessionExpired;
+  /** Structured logger (pino-compatible). Default: silent. */
+  logger?: Logger;
+  /** Serve `POST /_faults/disconnect`. Default false: tests and demos only. */
+  faults?: boolean;
+  /** Serve the demo page and the UMD bundle. `{ dir }` serves another directory. Default false. */
+  demo?: boolean | { dir: string };
+}
+
+/** Options with defaults applied. @internal */
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  server: HttpServer | undefined;
+  path: string | undefined;
+  sessionTtl: number;
+  sweepInterval: number;
+  handshakeTimeout: number;
+  pingInterval: number;
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  maxPayload: number;
+  maxRoomsPerSession: number;
+  maxMessagesPerSecond: number;
+  retention: Retention;
+  authenticate: Authenticate | undefined;
+  onMessage: OnMessage | undefined;
+  sessionExpired: SessionExpired | undefined;
+  logger: Logger;
+  faults: boolean;
+  demo: { dir: string | undefined } | undefined;
+}
+
+const noop = (): void => {};
+/** A logger that drops everything. */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+function invalid(message: string): ResilientSocketError {
+  return new ResilientSocketError('ERR_INVALID_OPTION', message);
+}
+
+function int(value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(`options.${name} must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+function fn<T>(value: unknown, name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalid(`options.${name} must be a function`);
+  return value as T;
+}
+
+/** Apply defaults and validate. Throws `ERR_INVALID_OPTION` with the offending option's name. @internal */
+export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  const port = int(options.port, 'port', 8080, 0);
+  if (port > 65535) throw invalid('options.port must be an integer from 0 to 65535');
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
+    throw invalid('options.host must be a non-empty string');
+  }
+  if (options.server !== undefined && (typeof options.server !== 'object' || typeof options.server.on !== 'function')) {
+    throw invalid('options.server must be an http.Server');
+  }
+  if (options.path !== undefined && (typeof options.path !== 'string' || !options.path.startsWith('/'))) {
+    throw invalid('options.path must be a string starting with "/"');
+  }
+  const sessionTtl = int(options.sessionTtl, 'sessionTtl', 300_000, 1);
+  const r = options.retention ?? {};
+  if (typeof r !== 'object' || r === null) throw invalid('options.retention must be an object');
+  const logger = options.logger ?? silentLogger;
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger[level] !== 'function') throw invalid(`options.logger.${level} must be a function`);
+  }
+  let demo: ResolvedOptions['demo'];
+  if (options.demo === true) demo = { dir: undefined };
+  else if (options.demo === undefined || options.demo === false) demo = undefined;
+  else if (typeof options.demo === 'object' && options.demo !== null && typeof options.demo.dir === 'string') demo = { dir: options.demo.dir };
+  else throw invalid('options.demo must be a boolean or { dir: string }');
+  if (options.faults !== undefined && typeof options.faults !== 'boolean') throw invalid('options.faults must be a boolean');
+  return {
+    port,
+    host: options.host ?? '127.0.0.1',
+    server: options.server,
+    path: options.path,
+    sessionTtl,
+    sweepInterval: int(options.sweepInterval, 'sweepInterval', Math.min(sessionTtl, 5000), 1),
+    handshakeTimeout: int(options.handshakeTimeout, 'handshakeTimeout', 10_000, 1),
+    pingInterval: int(options.pingInterval, 'pingInterval', 30_000, 1),
+    heartbeatInterval: int(options.heartbeatInterval, 'heartbeatInterval', 10_000, 1),
+    heartbeatTimeout: int(options.heartbeatTimeout, 'heartbeatTimeout', 5000, 1),
+    maxPayload: int(options.maxPayload, 'maxPayload', 1024 * 1024, 64),
+    maxRoomsPerSession: int(options.maxRoomsPerSession, 'maxRoomsPerSession', 100, 1),
+    maxMessagesPerSecond: int(options.maxMessagesPerSecond, 'maxMessagesPerSecond', 100, 1),
+    retention: {
+      maxCount: int(r.maxCount, 'retention.maxCount', 1000, 1),
+      maxAgeMs: int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1),
+    },
+    authenticate: fn(options.authenticate, 'authenticate'),
+    onMessage: fn(options.onMessage, 'onMessage'),
+    sessionExpired: fn(options.sessionExpired, 'sessionExpired'),
+    logger,
+    faults: options.faults ?? false,
+    demo,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Live fan-out and gated replay. One store subscription per stream that any local connection
+ * watches; entries go to every watching connection (the sender included). Replays subscribe
+ * before reading history and buffer live entries until the replay is done, so a message
+ * published during the replay is delivered once, after it.
+ */
+import type { EntryListener, StreamEntry, Store } from '../stores/store.js';
+import type { Connection } from '../connection.js';
+import { toFrame } from '../connection.js';
+
+interface Subscription {
+  listener: EntryListener;
+  connections: Set<Connection>;
+  ready: Promise<void>;
+}
+
+/** Result of a replay. */
+export interface ReplayResult {
+  /** Messages sent. */
+  replayed: number;
+  /** First offset history no longer holds, when the replay hit a hole. */
+  gapFrom?: number;
+}
+
+/** Entries read per store call during a replay. */
+const REPLAY_BATCH = 200;
+
+/** Fan-out and replay for one server instance. @internal */
+export class Delivery {
+  private readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Start watching `stream` on `conn` with a gated cursor at `lastOffset`. Resolves once the store
+   * subscription is active, so a history read made afterwards cannot miss a live entry.
+   */
+  async watch(conn: Connection, stream: string, epoch: string | undefined, lastOffset: number): Promise<void> {
+    const existing = conn.cursors.get(stream);
+    if (existing) {
+      existing.gated = true;
+      existing.epoch = epoch;
+      existing.lastOffset = lastOffset;
+    } else {
+      conn.cursors.set(stream, { epoch, lastOffset, gated: true, buffer: [] });
+    }
+    let sub = this.subscriptions.get(stream);
+    if (!sub) {
+      const connections = new Set<Connection>();
+      const listener: EntryListener = (entry) => this.fanOut(connections, entry);
+      const created: Subscription = { listener, connections, ready: Promise.resolve() };
+      created.ready = this.store.subscribe(stream, listener).catch((err: unknown) => {
+        // Forget the failed subscription so the next watcher tries again.
+        if (this.subscriptions.get(stream) === created) this.subscriptions.delete(stream);
+        throw err;
+      });
+      this.subscriptions.set(stream, created);
+      sub = created;
+    }
+    sub.connections.add(conn);
+    try {
+      await sub.ready;
+    } catch (err) {
+      sub.connections.delete(conn);
+      conn.cursors.delete(stream);
+      throw err;
+    }
+  }
+
+  /** Stop watching `stream` on `conn`; the store subscription ends with its last watcher. */
+  async unwatch(conn: Connection, stream: string): Promise<void> {
+    conn.cursors.delete(stream);
+    const sub = this.subscriptions.get(stream);
+    if (!sub || !sub.connections.delete(conn) || sub.connections.size > 0) return;
+    this.subscriptions.delete(stream);
+    await sub.ready.catch(() => {});
+    await this.store.unsubscribe(stream, sub.listener);
+  }
+
+  /** Stop every stream of a closing connection. Never rejects. */
+  async unwatchAll(conn: Connection): Promise<void> {
+    await Promise.all([...conn.cursors.keys()].map((s) => this.unwatch(conn, s).catch(() => {})));
+  }
+
+  /** Streams with an active subscription (for tests and metrics). */
+  get streamCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /**
+   * Send every retained entry of `stream` after the cursor, up to `upTo` (default: everything),
+   * as replayed `NEW_MESSAGE`s. Stops at a hole in history and reports where it starts. With
+   * `resend`, entries go out even at or below the cursor (answering `RESYNC`).
+   */
+  async replay(conn: Connection, stream: string, afterOffset: number, upTo = Number.MAX_SAFE_INTEGER, resend = false): Promise<ReplayResult> {
+    let after = afterOffset;
+    let replayed = 0;
+    for (;;) {
+      const { info, entries } = await this.store.read(stream, after, REPLAY_BATCH);
+      const first = entries[0];
+      if (after < info.lastOffset && (first === undefined ? info.firstOffset > after + 1 : first.offset > after + 1)) {
+        return { replayed, gapFrom: after + 1 };
+      }
+      for (const entry of entries) {
+        if (entry.offset > upTo) return { replayed };
+        // A RESYNC re-sends below the cursor (the client saw a hole); a replay moves the cursor.
+        if (resend) {
+          conn.send(toFrame(entry, true));
+          replayed++;
+        } else if (conn.deliver(entry, true)) replayed++;
+        after = entry.offset;
+      }
+      if (entries.length < REPLAY_BATCH || after >= info.lastOffset) return { replayed };
+    }
+  }
+
+  private fanOut(connections: Set<Connection>, entry: StreamEntry): void {
+    for (const conn of connections) conn.offer(entry);
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * `createServer`: the reference server, on its own port or attached to an `http.Server`.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { ResilientSocketError, roomStream, sessionStream, SUBPROTOCOL, ROOM_NAME } from '../protocol/index.js';
+import type { Json } from '../protocol/index.js';
+import type { ControlMessage, Store, StreamEntry } from './stores/store.js';
+import type { ResolvedOptions, ServerOptions } from './options.js';
+import { resolveOptions } from './options.js';
+import type { Connection } from './connection.js';
+import type { Hub } from './hub.js';
+import { Delivery } from './rooms/delivery.js';
+import { Metrics } from './metrics.js';
+import { SessionRegistry } from './session-registry.js';
+import { noStateService } from './state-service.js';
+import type { StateService, StateServiceFactory } from './state-service.js';
+import { acceptConnection } from './lifecycle.js';
+import { httpHandler } from './http.js';
+import type { HttpHandler } from './http.js';
+
+/** Build the store named by the options; the Redis store is imported only when asked for. */
+async function openStore(store: ServerOptions['store']): Promise<{ store: Store; owned: boolean }> {
+  if (store === undefined) {
+    const { MemoryStore } = await import('./stores/memory.js');
+    return { store: new MemoryStore(), owned: true };
+  }
+  if (typeof store === 'object' && store !== null && 'redis' in store) {
+    if (typeof store.redis !== 'string') throw new ResilientSocketError('ERR_INVALID_OPTION', 'options.store.redis must be a Redis URL string');
+    // A specifier the bundler does not follow: ioredis is loaded only by servers that use Redis
+    // (the build emits the Redis store as its own file next to this one).
+    const specifier = './stores/redis.js';
+    const { RedisStore } = (await import(specifier)) as { RedisStore: new (options: { url: string; keyPrefix?: string }) => Store };
+    return { store: new RedisStore({ url: store.redis, keyPrefix: store.keyPrefix }), owned: true };
+  }
+  if (typeof store !== 'object' || store === null || typeof (store as Store).append !== 'function') {
+    throw new ResilientSocketError('ERR_INVALID_OPTION', 'options.store must be a Store or { redis: url }');
+  }
+  return { store: store as Store, owned: false };
+}
+
+/** A running reference server. */
+export class ReferenceServer {
+  /** Port the HTTP server listens on. */
+  readonly port: number;
+  /** `ws://host:port` of the server (with `path` if set). */
+  readonly url: string;
+  /** The store sessions and streams live in. */
+  readonly store: Store;
+  /** Random id of this instance (part of session owner strings). */
+  readonly instanceId: string;
+  /** The HTTP server (created by the server, or the one passed as `server`). */
+  readonly httpServer: HttpServer;
+  /** Serve the server's HTTP routes from your own request handler (attached mode); false when not one of them. */
+  readonly handleHttp: HttpHandler;
+  private readonly hub: Hub;
+  private readonly wss: WebSocketServer;
+  private readonly ownsStore: boolean;
+  private readonly ownsHttp: boolean;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly detachListeners: () => void;
+  private closing: Promise<void> | undefined;
+
+  /** @internal Use `createServer`. */
+  constructor(init: {
+    hub: Hub;
+    wss: WebSocketServer;
+    httpServer: HttpServer;
+    ownsStore: boolean;
+    ownsHttp: boolean;
+    handleHttp: HttpHandler;
+    detachListeners: () => void;
+  }) {
+    this.hub = init.hub;
+    this.wss = init.wss;
+    this.httpServer = init.httpServer;
+    this.ownsStore = init.ownsStore;
+    this.ownsHttp = init.ownsHttp;
+    this.handleHttp = init.handleHttp;
+    this.detachListeners = init.detachListeners;
+    this.store = init.hub.store;
+    this.instanceId = init.hub.instanceId;
+    const address = init.httpServer.address() as AddressInfo | null;
+    this.port = address?.port ?? 0;
+    const host = address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : init.hub.options.host;
+    this.url = `ws://${host}:${this.port}${init.hub.options.path ?? ''}`;
+    this.startPinging();
+    init.hub.sessions.start(init.hub.options.sweepInterval);
+  }
+
+  /** Number of open connections on this instance. */
+  get connectionCount(): number {
+    return this.hub.connections.size;
+  }
+
+  /** The Prometheus registry of this server. */
+  get metricsRegistry(): Metrics['registry'] {
+    return this.hub.metrics.registry;
+  }
+
+  /** Publish a server-originated message to a room (stored, then delivered to every member on every instance). */
+  async publish(room: string, data: Json): Promise<StreamEntry> {
+    if (typeof room !== 'string' || !ROOM_NAME.test(room)) throw new ResilientSocketError('ERR_INVALID_OPTION', 'room must be a room name');
+    return this.appendServerMessage(roomStream(room), data);
+  }
+
+  /** Send a direct, recoverable message to a session (attached or not). Throws `ERR_UNKNOWN_TARGET` for an unknown session. */
+  async sendTo(sessionId: string, data: Json): Promise<StreamEntry> {
+    if (!(await this.store.getSession(sessionId))) throw new ResilientSocketError('ERR_UNKNOWN_TARGET', 'no such session');
+    return this.appendServerMessage(sessionStream(sessionId), data);
+  }
+
+  /** Close the connection holding a session (on any instance); the session lives on. Default code 1000. */
+  async disconnect(sessionId: string, code = 1000): Promise<void> {
+    const local = this.hub.sessions.get(sessionId);
+    if (local) local.close(code, 'disconnected by the server');
+    else await this.store.publishControl({ kind: 'disconnect', sessionId, code });
+  }
+
+  /** Expire due sessions now instead of waiting for the sweeper (tests, maintenance). */
+  sweepExpiredSessions(): Promise<number> {
+    return this.hub.sessions.sweep();
+  }
+
+  /** Close every connection with 1001, stop timers, close the HTTP server and the store if it created them. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.hub.sessions.stop();
+    this.detachListeners();
+    const closed = [...this.hub.connections.values()].map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          conn.ws.once('close', () => resolve());
+          conn.close(1001, 'server shutting down');
+          // A peer that never answers the close frame must not hold the shutdown.
+          setTimeout(() => {
+            conn.ws.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
+    await Promise.all(closed);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // Let queued cleanups (detach, positions) reach the store before it closes.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.ownsHttp) {
+      this.httpServer.closeAllConnections?.();
+      await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    }
+    await this.hub.state.close();
+    if (this.ownsStore) await this.store.close();
+  }
+
+  private async appendServerMessage(stream: string, data: Json): Promise<StreamEntry> {
+    const result = await this.store.append(stream, { id: randomUUID(), from: null, user: null, data }, this.hub.options.retention);
+    if (result.status !== 'appended') throw new ResilientSocketError('ERR_INTERNAL', `append returned ${result.status}`);
+    return result.entry;
+  }
+
+  private startPinging(): void {
+    const timer = setInterval(() => {
+      for (const conn of this.hub.connections.values()) {
+        if (!conn.alive) {
+          this.hub.options.logger.info({ connection: conn.id, sessionId: conn.session?.id }, 'no pong: terminating connection');
+          // The close frame is sent where the socket still takes it; the terminate ends it regardless.
+          conn.sendError('ERR_HEARTBEAT_TIMEOUT', 'no answer to the last ping', { fatal: true });
+          conn.close(4009, 'ERR_HEARTBEAT_TIMEOUT');
+          setTimeout(() => conn.ws.terminate(), Math.min(1000, this.hub.options.pingInterval)).unref();
+          continue;
+        }
+        conn.alive = false;
+        try {
+          conn.ws.ping();
+        } catch {
+          // Socket already closing: its close handler cleans up.
+        }
+      }
+    }, this.hub.options.pingInterval);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
+
+/** Find the connection a control message is about and act on it. */
+function onControl(hub: Hub, message: ControlMessage): void {
+  let conn: Connection | undefined;
+  if (message.kind === 'takeover') {
+    const [instance, connectionId] = message.owner.split('/');
+    if (instance !== hub.instanceId || connectionId === undefined) return;
+    conn = hub.connections.get(connectionId);
+    if (conn?.session?.id === message.sessionId) conn.fail('ERR_SESSION_TAKEN_OVER', 'another connection resumed this session');
+    return;
+  }
+  conn = hub.sessions.get(message.sessionId);
+  if (!conn) return;
+  if (message.kind === 'disconnect') conn.close(message.code, message.code === 4008 ? 'ERR_FAULT_INJECTED' : 'disconnected');
+  else conn.close(1000, 'session ended');
+}
+
+/** Options that only wiring code and tests use. @internal */
+export interface InternalOptions {
+  /** Build the state service (the state engine plugs in here). */
+  stateService?: StateServiceFactory;
+}
+
+/** Start a reference server. Resolves once it listens (or is attached). */
+export async function createServer(options: ServerOptions & InternalOptions = {}): Promise<ReferenceServer> {
+  const opts: ResolvedOptions = resolveOptions(options);
+  const { store, owned } = await openStore(options.store);
+  const instanceId = randomBytes(6).toString('base64url');
+  const connections = new Map<string, Connection>();
+  const delivery = new Delivery(store);
+  const state: StateService = (options.stateService ?? noStateService)({ store, advanceSeq: (...args) => store.advanceSeq(...args) });
+  const sessions = new SessionRegistry(store, state, opts.sessionTtl, opts.sessionExpired, opts.logger);
+  const metrics = new Metrics({
+    connections: () => connections.size,
+    sessions: () => sessions.size,
+    bufferedBytes: () => {
+      let sum = 0;
+      for (const conn of connections.values()) sum += conn.ws.bufferedAmount;
+      return sum;
+    },
+    streams: () => delivery.streamCount,
+  });
+  const hub: Hub = { options: opts, store, instanceId, delivery, metrics, state, sessions, connections };
+  store.onControl((message) => onControl(hub, message));
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxPayload,
+    // Select the protocol's subprotocol when offered; clients that offer none still speak it.
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+  wss.on('connection', (ws, request: IncomingMessage) => acceptConnection(hub, ws, request));
+
+  const ownsHttp = opts.server === undefined;
+  const httpServer = opts.server ?? createHttpServer();
+  const handleHttp = httpHandler(hub);
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (opts.path !== undefined && pathname !== opts.path) {
+      // Attached to someone else's server: their other upgrade listeners may want it.
+      if (ownsHttp) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    void handleHttp(req, res).then((handled) => {
+      if (!handled) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    });
+  };
+  httpServer.on('upgrade', onUpgrade);
+  if (ownsHttp) httpServer.on('request', onRequest);
+  const detachListeners = (): void => {
+    httpServer.off('upgrade', onUpgrade);
+    httpServer.off('request', onRequest);
+  };
+
+  if (ownsHttp) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(opts.port, opts.host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      detachListeners();
+      if (owned) await store.close();
+      throw err;
+    }
+  }
+  opts.logger.info({ instanceId, store: store.kind, port: (httpServer.address() as AddressInfo | null)?.port }, 'reference server started');
+  return new ReferenceServer({ hub, wss, httpServer, ownsStore: owned, ownsHttp, handleHttp, detachListeners });
+}
