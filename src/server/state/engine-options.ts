@@ -45,6 +45,8 @@ export interface StateEngineOptions {
   chunkSize?: number;
   /** Clock in ms since epoch (default `Date.now`); injected by tests. */
   now?: () => number;
+  /** Random source in [0, 1) for the conflict backoff jitter (default `Math.random`). */
+  random?: () => number;
   /** Told about background failures (a snapshot that could not be written). Default: ignored. */
   onError?: (err: Error) => void;
 }
@@ -61,6 +63,7 @@ export interface ResolvedEngineOptions {
   maxConflictRetries: number;
   chunkSize: number;
   now: () => number;
+  random: () => number;
 }
 
 function int(options: StateEngineOptions, name: keyof ResolvedEngineOptions, fallback: number, min: number): number {
@@ -80,7 +83,7 @@ export function validateEngineOptions(options: StateEngineOptions): ResolvedEngi
   if (typeof store !== 'object' || store === null || typeof store.appendStateEvent !== 'function') {
     throw new ResilientSocketError('ERR_INVALID_OPTION', 'options.store must be a Store');
   }
-  for (const name of ['applyEvent', 'initialState', 'now', 'onError'] as const) {
+  for (const name of ['applyEvent', 'initialState', 'now', 'random', 'onError'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new ResilientSocketError('ERR_INVALID_OPTION', `options.${name} must be a function`);
     }
@@ -99,5 +102,6 @@ export function validateEngineOptions(options: StateEngineOptions): ResolvedEngi
     maxConflictRetries: int(options, 'maxConflictRetries', 10, 0),
     chunkSize: int(options, 'chunkSize', 1000, 1),
     now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
   };
 }

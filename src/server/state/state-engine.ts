@@ -16,6 +16,10 @@ import { StateWorkerPool, reducerModuleUrl } from './worker-pool.js';
 import { validateEngineOptions } from './engine-options.js';
 import type { ResolvedEngineOptions, StateEngineOptions } from './engine-options.js';
 
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** A scope's value at a version. */
 export interface VersionedValue {
   version: number;
@@ -134,6 +138,8 @@ export class StateEngine {
           if (attempt >= this.opts.maxConflictRetries) {
             throw new ResilientSocketError('ERR_INTERNAL', `state append to ${scope} kept conflicting (${attempt + 1} attempts)`, { details: { reason: 'conflict', scope } });
           }
+          // Jittered backoff: without it the instance that won keeps winning while this one re-reads.
+          await delay(Math.floor(this.opts.random() * Math.min(100, 2 ** attempt)));
           continue;
         }
         if (res.status !== 'appended') return res;
