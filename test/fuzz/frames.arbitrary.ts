@@ -31,8 +31,8 @@ const handshake = {
 };
 
 /** A record with `type` fixed and the listed keys optional. */
-function frame<T extends Record<string, fc.Arbitrary<unknown>>>(type: string, fields: T, optional: Array<keyof T> = []) {
-  const required = Object.keys(fields).filter((k) => !optional.includes(k)) as Array<keyof T>;
+function frame<T extends Record<string, fc.Arbitrary<unknown>>>(type: string, fields: T, optional: Array<keyof T & string> = []) {
+  const required = Object.keys(fields).filter((k) => !optional.includes(k)) as Array<keyof T & string>;
   return fc.record(fields, { requiredKeys: required }).map((f) => ({ type, ...f }));
 }
 
