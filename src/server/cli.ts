@@ -1,0 +1,108 @@
+/**
+ * The `resilient-socket-server` command: the reference server with pino logs, stopped cleanly by
+ * SIGTERM / SIGINT.
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ResilientSocketError } from '../protocol/index.js';
+import { createServer } from './server.js';
+import type { ServerOptions } from './options.js';
+
+/** The `--help` text. */
+export const USAGE = `Usage: resilient-socket-server [options]
+
+Runs the resilient-socket reference server (WebSocket protocol v1, /healthz, /metrics).
+
+Options:
+  --port <n>            port to listen on; 0 picks a free one (default 8080)
+  --host <addr>         address to bind (default 127.0.0.1; use 0.0.0.0 to accept remote clients)
+  --path <path>         only accept WebSocket upgrades on this path (default: any)
+  --redis <url>         share sessions and streams through Redis (default: in-memory store)
+  --redis-prefix <p>    key prefix in Redis (default: the Redis store's own)
+  --session-ttl <ms>    keep a disconnected session this long (default 300000)
+  --demo                serve the demo page at / and the UMD bundle
+  --faults              enable POST /_faults/disconnect (tests and demos only)
+  --log-level <level>   pino level: fatal, error, warn, info, debug, trace, silent (default info)
+  -h, --help            show this text
+
+Logs are JSON lines on stdout; the first one, "listening", carries the server's url.
+`;
+
+function integer(value: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ResilientSocketError('ERR_INVALID_OPTION', `--${name} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** Parse the command line into server options; `help` when the usage was asked for. */
+export function parseCli(argv: string[]): { help: true } | { help: false; options: ServerOptions; logLevel: string } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      path: { type: 'string' },
+      redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
+      'session-ttl': { type: 'string' },
+      demo: { type: 'boolean' },
+      faults: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { help: true };
+  const options: ServerOptions = {
+    port: integer(values.port, 'port', 0, 65535) ?? 8080,
+    host: values.host ?? '127.0.0.1',
+    demo: values.demo ?? false,
+    faults: values.faults ?? false,
+  };
+  if (values.path !== undefined) options.path = values.path;
+  const ttl = integer(values['session-ttl'], 'session-ttl', 1);
+  if (ttl !== undefined) options.sessionTtl = ttl;
+  if (values.redis !== undefined) options.store = { redis: values.redis, ...(values['redis-prefix'] !== undefined ? { keyPrefix: values['redis-prefix'] } : {}) };
+  else if (values['redis-prefix'] !== undefined) throw new ResilientSocketError('ERR_INVALID_OPTION', '--redis-prefix needs --redis');
+  return { help: false, options, logLevel: values['log-level'] ?? 'info' };
+}
+
+/** Run the CLI. Resolves when the server has stopped after a signal. */
+export async function main(argv: string[]): Promise<void> {
+  const parsed = parseCli(argv);
+  if (parsed.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const logger = pino({ level: parsed.logLevel, base: { name: 'resilient-socket-server' } });
+  const server = await createServer({ ...parsed.options, logger });
+  logger.info({ url: server.url, port: server.port, store: server.store.kind, demo: Boolean(parsed.options.demo), faults: parsed.options.faults }, 'listening');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      // A second signal while closing exits at once.
+      process.once(signal, () => process.exit(1));
+      server.close().then(
+        () => {
+          logger.info({}, 'stopped');
+          logger.flush?.();
+          resolve();
+        },
+        (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
+          process.exitCode = 1;
+          resolve();
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCli, USAGE } from '../../src/server/cli.js';
+import { TestClient } from './helpers.js';
+
+const root = resolve(import.meta.dirname, '../..');
+let dir: string;
+let entry: string;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  // Node 20 cannot run the TypeScript sources: bundle the CLI the way bin/ would call it.
+  // Inside the package so `ws`, `pino` and `prom-client` resolve from its node_modules.
+  dir = mkdtempSync(join(root, 'node_modules', '.cli-test-'));
+  entry = join(dir, 'cli.mjs');
+  await build({
+    stdin: {
+      contents: "import { main } from './src/server/cli.ts'; main(process.argv.slice(2)).catch((e) => { console.error(e.message); process.exit(1); });",
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: entry,
+    logLevel: 'silent',
+  });
+});
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function run(args: string[]): { child: ChildProcess; lines: () => string[]; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [entry, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines: () => out.split('\n').filter(Boolean), output: () => out, exited };
+}
+
+describe('cli', () => {
+  it('parses its options with defaults (127.0.0.1:8080, memory store)', () => {
+    expect(parseCli([])).toEqual({ help: false, logLevel: 'info', options: { port: 8080, host: '127.0.0.1', demo: false, faults: false } });
+    expect(parseCli(['--port', '0', '--redis', 'redis://x', '--redis-prefix', 'p:', '--session-ttl', '1000', '--faults'])).toMatchObject({
+      options: { port: 0, store: { redis: 'redis://x', keyPrefix: 'p:' }, sessionTtl: 1000, faults: true },
+    });
+    expect(() => parseCli(['--port', 'abc'])).toThrow('--port must be an integer from 0 to 65535');
+    expect(() => parseCli(['--nope'])).toThrow();
+    expect(parseCli(['-h'])).toEqual({ help: true });
+  });
+
+  it('prints --help and exits 0', async () => {
+    const { output, exited } = run(['--help']);
+    expect(await exited).toBe(0);
+    expect(output()).toBe(USAGE);
+  });
+
+  it('runs a server on --port 0, logs its url, serves clients and stops on SIGTERM', async () => {
+    const proc = run(['--port', '0', '--faults']);
+    const deadline = Date.now() + 10_000;
+    let url: string | undefined;
+    while (!url && Date.now() < deadline) {
+      for (const line of proc.lines()) {
+        try {
+          const log = JSON.parse(line) as { msg?: string; url?: string };
+          if (log.msg === 'listening') url = log.url;
+        } catch {
+          // not a log line
+        }
+      }
+      if (!url) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    const client = await TestClient.open(url!);
+    expect((await client.hello()).type).toBe('NEW_SESSION');
+    proc.child.kill('SIGTERM');
+    expect((await client.closed).code).toBe(1001);
+    expect(await proc.exited).toBe(0);
+    expect(proc.lines().some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    expect(proc.lines().join('\n')).not.toContain('resumeToken');
+  });
+});
