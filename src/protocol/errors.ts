@@ -61,6 +61,7 @@ export const ERRORS = {
   ERR_QUEUE_FULL: { action: 'none', description: 'The offline queue is at `maxQueueLength` or `maxQueueBytes`; the new message was refused.' },
   ERR_CLOSED: { action: 'none', description: 'The client was closed for good; the operation was refused or the pending one abandoned.' },
   ERR_CONNECT_TIMEOUT: { action: 'reconnect', description: 'The connection did not open within `connectTimeout`.' },
+  ERR_CONNECT_FAILED: { action: 'reconnect', description: 'A connection attempt failed before it opened (refused, unreachable, bad URL, the URL provider threw).' },
   ERR_MAX_RETRIES: { action: 'stop', description: 'The client gave up after `maxRetries` attempts.' },
   ERR_STORAGE_FAILED: { action: 'none', description: 'The storage adapter failed; the client continues in memory.' },
   ERR_INVALID_OPTION: { action: 'none', description: 'An option passed to a constructor is invalid.' },

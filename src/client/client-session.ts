@@ -1,0 +1,539 @@
+/**
+ * The protocol side of the client: the session (id, resume token), the offline queue, stream
+ * positions and their persistence, and what every server frame means for them. It knows nothing
+ * about sockets or reconnect timing; `ReconnectingWebSocket` drives it through a small host
+ * interface. @internal
+ */
+import { encodeFrame, utf8Length, validateClientFrame } from '../protocol/codec.js';
+import { ResilientSocketError, isErrorCode } from '../protocol/errors.js';
+import { PROTOCOL_VERSION, roomStream, sessionStream } from '../protocol/frames.js';
+import type {
+  ClientFrame,
+  Json,
+  NewMessageFrame,
+  NewSessionFrame,
+  NotRecoveredReason,
+  Positions,
+  ServerFrame,
+  ServerLimits,
+  StateRecoveredFrame,
+  StreamGap,
+} from '../protocol/frames.js';
+import { GuardedStorage } from '../storage/guarded-storage.js';
+import type { StorageAdapter } from '../storage/storage-adapter.js';
+import { CoalescedWriter } from './coalesced-writer.js';
+import type { OpenInfo, OperationInfo, OperationKind, ReceivedMessage, ReconnectingWebSocketEvents, RecoveryInfo } from './events.js';
+import { OfflineQueue } from './offline-queue.js';
+import type { Operation, QueueItem, QueueSnapshot } from './offline-queue.js';
+import { StreamPositions } from './stream-positions.js';
+import type { Timers } from './timers.js';
+
+/** What an acknowledged `send()` resolves with. */
+export interface SendResult {
+  /** The message id. */
+  id: string;
+  /** Where the message landed in its stream, when the server said so. */
+  offset?: number;
+}
+
+/** Options of `send()`. */
+export interface SendOptions {
+  /** Publish to this room (the client must have joined it). */
+  room?: string;
+  /** Send to this session id (a direct message). */
+  to?: string;
+  /** Your own message id (default: generated, unique per client). */
+  id?: string;
+}
+
+type Emit = <K extends keyof ReconnectingWebSocketEvents>(event: K, ...args: Parameters<ReconnectingWebSocketEvents[K]>) => void;
+
+/** What the session needs from the connection owner. @internal */
+export interface SessionHost {
+  timers: Timers;
+  random: () => number;
+  emit: Emit;
+  /** Send a frame on the current connection; false when there is none. */
+  transmit(frame: ClientFrame): boolean;
+  /** Deliver an application message (event and `onmessage`). */
+  deliver(message: ReceivedMessage): void;
+  /** The handshake completed. */
+  opened(info: OpenInfo, heartbeat: { interval: number; timeout: number }): void;
+  /** The connection must be dropped and re-established. */
+  restart(error: ResilientSocketError): void;
+  /** A PONG arrived. */
+  pong(t: number): void;
+  /** The server sent an `ERROR` frame (report it; it may explain the coming close). */
+  serverError(error: ResilientSocketError): void;
+}
+
+interface MainRecord {
+  v: 1;
+  clientId: string;
+  nextLocalId: number;
+  session: { id: string; token: string; user: string | null } | null;
+  rooms: string[];
+  queue: QueueSnapshot;
+}
+
+interface PositionsRecord {
+  v: 1;
+  positions: Positions;
+}
+
+interface Deferred {
+  resolve(result: SendResult | undefined): void;
+  reject(error: ResilientSocketError): void;
+}
+
+/** Session, queue and positions of one client. @internal */
+export class ClientSession {
+  readonly #host: SessionHost;
+  readonly #storage: GuardedStorage;
+  readonly #mainKey: string;
+  readonly #positionsKey: string;
+  readonly #ackInterval: number;
+  readonly #ackEvery: number;
+  #queue: OfflineQueue;
+  readonly #limitsOfQueue: { maxLength: number; maxBytes: number };
+  readonly #positions: StreamPositions;
+  readonly #pending = new Map<number, Deferred>();
+  readonly #mainWriter: CoalescedWriter;
+  readonly #positionsWriter: CoalescedWriter;
+  #clientId = '';
+  #nextLocalId = 1;
+  #session: MainRecord['session'] = null;
+  /** Rooms the server confirmed for the current session. */
+  #rooms = new Set<string>();
+  #limits: ServerLimits | undefined;
+  /** Bumped whenever numbering or credentials change: nothing is sent until that is persisted. */
+  #gen = 0;
+  #persistedGen = -1;
+  #persistedSeq = 0;
+  /** Highest `seq` sent on the current connection. */
+  #transmittedUpTo = 0;
+  #connected = false;
+  #awaitingAnswer = false;
+  #recovery: RecoveryInfo | undefined;
+  #unackedPositions = 0;
+  #ackTimer: unknown;
+  #ended = false;
+  /** Handler for `STATE_UPDATE`/`AUTH_OK` frames, installed by the state-sync layer. */
+  onOtherFrame: ((frame: ServerFrame) => void) | undefined;
+
+  constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number }) {
+    this.#host = host;
+    this.#storage = new GuardedStorage(storage, (error) => {
+      host.emit('storagefailed', error);
+      host.emit('error', error);
+    });
+    this.#mainKey = `resilient-socket:${sessionKey}:session`;
+    this.#positionsKey = `resilient-socket:${sessionKey}:positions`;
+    this.#ackInterval = o.ackInterval;
+    this.#ackEvery = o.ackEvery;
+    this.#limitsOfQueue = { maxLength: o.maxQueueLength, maxBytes: o.maxQueueBytes };
+    this.#queue = new OfflineQueue(this.#limitsOfQueue);
+    this.#positions = new StreamPositions();
+    this.#mainWriter = new CoalescedWriter(() => this.#writeMain());
+    this.#positionsWriter = new CoalescedWriter(() => this.#writePositions());
+  }
+
+  /** The offline queue (read access for stats). */
+  get queue(): OfflineQueue {
+    return this.#queue;
+  }
+
+  /** Current session id, if any. */
+  get sessionId(): string | undefined {
+    return this.#session?.id;
+  }
+
+  /** Limits the server announced. */
+  get limits(): ServerLimits | undefined {
+    return this.#limits;
+  }
+
+  /** Positions processed so far, per stream. */
+  positions(): Positions {
+    return this.#positions.snapshot();
+  }
+
+  /** Load what an earlier instance left. Returns the restored operations. */
+  async load(): Promise<OperationInfo[]> {
+    const [main, positions] = await Promise.all([this.#storage.get(this.#mainKey), this.#storage.get(this.#positionsKey)]);
+    const record = isMainRecord(main) ? main : undefined;
+    this.#clientId = record?.clientId ?? randomId(this.#host.random);
+    this.#nextLocalId = record?.nextLocalId ?? 1;
+    this.#session = record?.session ?? null;
+    this.#rooms = new Set(record?.rooms ?? []);
+    // What an earlier instance accepted is never refused on load: the bounds apply to new items.
+    if (record) this.#queue = new OfflineQueue(this.#limitsOfQueue, record.queue);
+    if (isPositionsRecord(positions)) {
+      for (const [stream, p] of Object.entries(positions.positions)) this.#positions.set(stream, p);
+    }
+    return this.#queue.items().map((i) => describe(i));
+  }
+
+  /** The first frame of a connection: `RECONNECT` when a session is known, `HELLO` otherwise. */
+  handshake(auth: Json | undefined): ClientFrame {
+    this.#awaitingAnswer = true;
+    if (this.#session) {
+      return {
+        type: 'RECONNECT',
+        v: PROTOCOL_VERSION,
+        sessionId: this.#session.id,
+        resumeToken: this.#session.token,
+        positions: this.#positions.snapshot(),
+        lastAckedSeq: this.#queue.lastAckedSeq,
+        ...(auth === undefined ? {} : { auth }),
+      };
+    }
+    return { type: 'HELLO', v: PROTOCOL_VERSION, ...(auth === undefined ? {} : { auth }) };
+  }
+
+  /** The connection is gone. */
+  disconnected(): void {
+    this.#connected = false;
+    this.#awaitingAnswer = false;
+    this.#transmittedUpTo = 0;
+    this.#positions.clearPending();
+    this.#host.timers.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#recovery = undefined;
+  }
+
+  /** Queue an operation; resolves when the server acknowledges it. */
+  enqueue(op: Operation, kind: OperationKind): Promise<SendResult | undefined> {
+    if (this.#ended) return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'the client was closed'));
+    let text: string;
+    try {
+      text = encodeFrame({ ...op, seq: this.#queue.nextSeq } as ClientFrame);
+    } catch (cause) {
+      return Promise.reject(new ResilientSocketError('ERR_BAD_FRAME', `${kind} cannot be encoded as JSON`, { cause }));
+    }
+    const check = validateClientFrame(JSON.parse(text));
+    if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
+    const bytes = utf8Length(text);
+    if (this.#limits && bytes > this.#limits.maxPayload) {
+      return Promise.reject(new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `the frame is ${bytes} bytes; the server accepts at most ${this.#limits.maxPayload}`));
+    }
+    let item: QueueItem;
+    try {
+      item = this.#queue.push(op, bytes);
+    } catch (error) {
+      const e = error as ResilientSocketError;
+      this.#host.emit('queuefull', { error: e, length: this.#queue.length, bytes: this.#queue.bytes, maxLength: Number(e.details?.maxLength), maxBytes: Number(e.details?.maxBytes) });
+      return Promise.reject(e);
+    }
+    const promise = new Promise<SendResult | undefined>((resolve, reject) => this.#pending.set(item.key, { resolve, reject }));
+    this.#saveMain();
+    return promise;
+  }
+
+  /** A fresh message id. */
+  nextMessageId(): string {
+    return `${this.#clientId}-${this.#nextLocalId++}`;
+  }
+
+  /** Handle one decoded server frame. */
+  handle(frame: ServerFrame): void {
+    if (this.#awaitingAnswer && frame.type !== 'NEW_SESSION' && frame.type !== 'STATE_RECOVERED' && frame.type !== 'ERROR') {
+      this.#host.restart(new ResilientSocketError('ERR_PROTOCOL', `expected a handshake answer, got ${frame.type}`));
+      return;
+    }
+    switch (frame.type) {
+      case 'NEW_SESSION':
+        return this.#onNewSession(frame);
+      case 'STATE_RECOVERED':
+        return this.#onRecovered(frame);
+      case 'REPLAY_DONE':
+        if (this.#recovery) {
+          this.#host.emit('recovered', this.#recovery);
+          this.#recovery = undefined;
+        }
+        return this.#sendPositionAck();
+      case 'NEW_MESSAGE':
+        return this.#onMessage(frame);
+      case 'ACK':
+        return this.#ack(frame.seq, frame.offset, frame.error);
+      case 'ROOM_JOINED_ACK': {
+        const item = this.#queue.get(frame.seq);
+        const since = item?.op.type === 'JOIN_ROOM' && item.op.room === frame.room ? item.op.since : undefined;
+        this.#rooms.add(frame.room);
+        const p = this.#positions.get(frame.stream);
+        if (since && since.epoch === frame.epoch) this.#positions.set(frame.stream, since);
+        else if (!p || p.epoch !== frame.epoch) this.#positions.set(frame.stream, { epoch: frame.epoch, offset: frame.offset });
+        if (since && since.epoch !== frame.epoch) this.#gap({ stream: frame.stream, reason: 'epoch_changed', from: since.offset + 1, to: frame.offset });
+        this.#savePositions();
+        return this.#ack(frame.seq);
+      }
+      case 'ROOM_LEFT_ACK':
+        this.#rooms.delete(frame.room);
+        this.#positions.delete(roomStream(frame.room));
+        this.#savePositions();
+        return this.#ack(frame.seq);
+      case 'PONG':
+        return this.#host.pong(frame.t);
+      case 'ERROR':
+        return this.#onError(frame.code, frame.message, frame);
+      default:
+        this.onOtherFrame?.(frame);
+    }
+  }
+
+  /** The client was closed for good: forget the session and abandon what is queued. */
+  async end(): Promise<void> {
+    this.#ended = true;
+    this.disconnected();
+    const abandoned = this.#queue.clear();
+    const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed before the server acknowledged this operation');
+    for (const item of abandoned) this.#settle(item, undefined, error);
+    this.#session = null;
+    await Promise.all([this.#storage.delete(this.#mainKey), this.#storage.delete(this.#positionsKey)]);
+  }
+
+  /**
+   * The server turned out not to speak the protocol: hand the queued messages over to plain
+   * mode (their promises move with them) and refuse joins and leaves.
+   */
+  takeForPlain(): Array<{ data: Json; resolve: (r: SendResult | undefined) => void; reject: (e: ResilientSocketError) => void; id: string }> {
+    const out: ReturnType<ClientSession['takeForPlain']> = [];
+    for (const item of this.#queue.clear()) {
+      const d = this.#pending.get(item.key);
+      this.#pending.delete(item.key);
+      if (item.op.type === 'MESSAGE') {
+        const id = item.op.id;
+        out.push({ data: item.op.data, id, resolve: (r) => d?.resolve(r), reject: (e) => d?.reject(e) });
+      } else {
+        d?.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', `${item.op.type} needs the protocol; the server speaks plain WebSocket`));
+      }
+    }
+    this.#saveMain();
+    return out;
+  }
+
+  // ------------------------------------------------------------------ handshake answers
+
+  #onNewSession(frame: NewSessionFrame): void {
+    const resumed = this.#session !== null;
+    const reason: NotRecoveredReason = frame.reason ?? (resumed ? 'unknown' : 'new');
+    // Re-join the rooms the old session was in, from where the application stopped, before the
+    // queued operations (which may publish to them).
+    const prefix = [...this.#rooms]
+      .filter((room) => !(room in frame.rooms))
+      .map((room) => {
+        const since = this.#positions.get(roomStream(room));
+        const op: Operation = since ? { type: 'JOIN_ROOM', room, since } : { type: 'JOIN_ROOM', room };
+        return { op, bytes: utf8Length(encodeFrame({ ...op, seq: 1 } as ClientFrame)) };
+      });
+    this.#queue.renumber(prefix);
+    for (const stream of this.#positions.streams()) if (stream.startsWith('session:')) this.#positions.delete(stream);
+    this.#session = { id: frame.sessionId, token: frame.resumeToken, user: frame.user };
+    this.#rooms = new Set(Object.keys(frame.rooms));
+    for (const rp of Object.values(frame.rooms)) {
+      const p = this.#positions.get(rp.stream);
+      if (!p || p.epoch !== rp.epoch) this.#positions.set(rp.stream, { epoch: rp.epoch, offset: rp.offset });
+    }
+    this.#handshakeDone(frame);
+    const info: OpenInfo = { mode: 'protocol', recovered: false, reason, sessionId: frame.sessionId, user: frame.user };
+    this.#host.opened(info, frame.heartbeat);
+    this.#host.emit('recovered', { recovered: false, reason, gaps: [], replayed: 0, sessionId: frame.sessionId });
+  }
+
+  #onRecovered(frame: StateRecoveredFrame): void {
+    this.#session = { id: frame.sessionId, token: frame.resumeToken, user: frame.user };
+    for (const item of this.#queue.ack(frame.lastSeq)) this.#settle(item);
+    this.#rooms = new Set(Object.keys(frame.rooms));
+    const roomStreams = new Map(Object.values(frame.rooms).map((rp) => [rp.stream, rp]));
+    const own = sessionStream(frame.sessionId);
+    for (const stream of this.#positions.streams()) {
+      if (stream !== own && !roomStreams.has(stream)) this.#positions.delete(stream);
+    }
+    const gaps: StreamGap[] = frame.gaps ?? [];
+    for (const gap of gaps) {
+      const epoch = roomStreams.get(gap.stream)?.epoch ?? this.#positions.get(gap.stream)?.epoch;
+      if (gap.to !== undefined && epoch !== undefined) this.#positions.set(gap.stream, { epoch, offset: gap.to });
+      else this.#positions.reset(gap.stream);
+    }
+    this.#handshakeDone(frame);
+    const reason = frame.recovered ? undefined : (frame.reason ?? 'history_gap');
+    this.#recovery = { recovered: frame.recovered, ...(reason ? { reason } : {}), gaps, replayed: 0, sessionId: frame.sessionId };
+    this.#host.opened({ mode: 'protocol', recovered: frame.recovered, ...(reason ? { reason } : {}), sessionId: frame.sessionId, user: frame.user }, frame.heartbeat);
+    for (const gap of gaps) this.#host.emit('gap', gap);
+  }
+
+  #handshakeDone(frame: NewSessionFrame | StateRecoveredFrame): void {
+    this.#awaitingAnswer = false;
+    this.#limits = frame.limits;
+    this.#connected = true;
+    this.#transmittedUpTo = 0;
+    this.#gen++;
+    this.#saveMain();
+    this.#savePositions();
+  }
+
+  // ------------------------------------------------------------------ messages and acks
+
+  #onMessage(frame: NewMessageFrame): void {
+    const result = this.#positions.receive(frame);
+    if (result.epochChanged) this.#gap({ stream: result.epochChanged.stream, reason: 'epoch_changed', from: result.epochChanged.from });
+    if (result.resync) this.#host.transmit(result.resync);
+    this.#deliverAll(result.deliver);
+  }
+
+  #deliverAll(messages: NewMessageFrame[]): void {
+    if (messages.length === 0) return;
+    const self = this.#session?.id;
+    for (const m of messages) {
+      if (m.replay && this.#recovery) this.#recovery.replayed++;
+      const message: ReceivedMessage = { data: m.data, stream: m.stream, offset: m.offset, id: m.id, from: m.from, self: m.from !== null && m.from === self, replayed: m.replay === true, ts: m.ts };
+      if (m.room !== undefined) message.room = m.room;
+      if (m.user !== undefined) message.user = m.user;
+      this.#host.deliver(message);
+    }
+    this.#savePositions();
+    this.#unackedPositions += messages.length;
+    if (this.#unackedPositions >= this.#ackEvery) this.#sendPositionAck();
+    else if (this.#ackTimer === undefined) this.#ackTimer = this.#host.timers.setTimeout(() => this.#sendPositionAck(), this.#ackInterval);
+  }
+
+  #sendPositionAck(): void {
+    this.#host.timers.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (!this.#connected || this.#unackedPositions === 0) return;
+    this.#unackedPositions = 0;
+    this.#host.transmit({ type: 'POSITION_ACK', positions: this.#positions.snapshot() });
+  }
+
+  #ack(seq: number, offset?: number, error?: { code: string; message: string }): void {
+    if (seq >= this.#queue.nextSeq) return; // acknowledges nothing we sent
+    const refused = error ? toError(error.code, error.message, { seq }) : undefined;
+    for (const item of this.#queue.ack(seq)) {
+      this.#settle(item, item.seq === seq ? offset : undefined, item.seq === seq ? refused : undefined);
+    }
+    this.#saveMain();
+  }
+
+  #settle(item: QueueItem, offset?: number, error?: ResilientSocketError): void {
+    const info = describe(item);
+    this.#host.emit('sent', { ...info, ...(offset === undefined ? {} : { offset }), ...(error ? { error } : {}) });
+    const d = this.#pending.get(item.key);
+    if (!d) return;
+    this.#pending.delete(item.key);
+    if (error) d.reject(error);
+    else d.resolve(item.op.type === 'MESSAGE' ? { id: item.op.id, ...(offset === undefined ? {} : { offset }) } : undefined);
+  }
+
+  #onError(code: string, message: string, frame: { seq?: number; stream?: string }): void {
+    const error = toError(code, message, { ...(frame.seq === undefined ? {} : { seq: frame.seq }), ...(frame.stream === undefined ? {} : { stream: frame.stream }) });
+    this.#host.serverError(error);
+    if (code === 'ERR_HISTORY_GAP' && frame.stream !== undefined) {
+      const skipped = this.#positions.skipGap(frame.stream);
+      this.#gap({ stream: frame.stream, reason: 'history_gap', from: skipped.from });
+      this.#deliverAll(skipped.deliver);
+    } else if (code === 'ERR_OUT_OF_ORDER') {
+      this.#host.restart(error);
+    }
+  }
+
+  #gap(gap: StreamGap): void {
+    this.#host.emit('gap', gap);
+  }
+
+  // ------------------------------------------------------------------ persistence and sending
+
+  #saveMain(): void {
+    void this.#mainWriter.request();
+  }
+
+  #savePositions(): void {
+    void this.#positionsWriter.request();
+  }
+
+  async #writeMain(): Promise<void> {
+    if (this.#ended) return;
+    const gen = this.#gen;
+    const items = this.#queue.items();
+    const maxSeq = items.length > 0 ? items[items.length - 1]!.seq : 0;
+    const record: MainRecord = {
+      v: 1,
+      clientId: this.#clientId,
+      nextLocalId: this.#nextLocalId,
+      session: this.#session,
+      rooms: [...this.#rooms],
+      queue: this.#queue.snapshot(),
+    };
+    await this.#storage.set(this.#mainKey, record);
+    if (gen !== this.#gen) return; // numbering changed meanwhile: the next write covers it
+    this.#persistedSeq = this.#persistedGen === gen ? Math.max(this.#persistedSeq, maxSeq) : maxSeq;
+    this.#persistedGen = gen;
+    this.#flush();
+  }
+
+  async #writePositions(): Promise<void> {
+    if (this.#ended) return;
+    const record: PositionsRecord = { v: 1, positions: this.#positions.snapshot() };
+    await this.#storage.set(this.#positionsKey, record);
+  }
+
+  /**
+   * Send queued operations not yet sent on this connection — only those already persisted, so a
+   * crash can never make the client reuse a `seq` the server has seen for a different operation.
+   */
+  #flush(): void {
+    if (!this.#connected || this.#persistedGen !== this.#gen) return;
+    for (const item of this.#queue.items()) {
+      if (item.seq <= this.#transmittedUpTo) continue;
+      if (item.seq > this.#persistedSeq) break;
+      if (this.#limits && item.bytes > this.#limits.maxPayload) {
+        // Never sent successfully (the server would close with 1009): drop it, renumber the tail.
+        this.#queue.remove(item.seq);
+        this.#settle(item, undefined, new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `the frame is ${item.bytes} bytes; the server accepts at most ${this.#limits.maxPayload}`));
+        this.#gen++;
+        this.#saveMain();
+        return;
+      }
+      if (!this.#host.transmit({ ...item.op, seq: item.seq } as ClientFrame)) return;
+      this.#transmittedUpTo = item.seq;
+    }
+  }
+}
+
+function describe(item: QueueItem): OperationInfo {
+  const op = item.op;
+  switch (op.type) {
+    case 'MESSAGE':
+      return { kind: 'message', id: op.id, ...(op.room === undefined ? {} : { room: op.room }), ...(op.to === undefined ? {} : { to: op.to }), data: op.data, restored: item.restored };
+    case 'JOIN_ROOM':
+      return { kind: 'join', room: op.room, restored: item.restored };
+    case 'LEAVE_ROOM':
+      return { kind: 'leave', room: op.room, restored: item.restored };
+    default:
+      return { kind: 'state', restored: item.restored };
+  }
+}
+
+function toError(code: string, message: string, details: Record<string, unknown>): ResilientSocketError {
+  return isErrorCode(code)
+    ? new ResilientSocketError(code, message, { details })
+    : new ResilientSocketError('ERR_INTERNAL', `${code}: ${message}`, { details: { ...details, serverCode: code } });
+}
+
+function randomId(random: () => number): string {
+  const uuid = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.();
+  if (uuid) return uuid.replace(/-/g, '').slice(0, 16);
+  let id = '';
+  for (let i = 0; i < 16; i++) id += Math.floor(random() * 36).toString(36);
+  return id;
+}
+
+function isMainRecord(v: unknown): v is MainRecord {
+  const r = v as MainRecord | undefined;
+  return typeof r === 'object' && r !== null && r.v === 1 && typeof r.clientId === 'string' && typeof r.queue === 'object' && Array.isArray(r.queue?.items) && Array.isArray(r.rooms);
+}
+
+function isPositionsRecord(v: unknown): v is PositionsRecord {
+  const r = v as PositionsRecord | undefined;
+  return typeof r === 'object' && r !== null && r.v === 1 && typeof r.positions === 'object' && r.positions !== null;
+}
+

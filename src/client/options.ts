@@ -1,0 +1,224 @@
+/**
+ * Options of `ReconnectingWebSocket`, their defaults and their validation.
+ */
+import { ResilientSocketError } from '../protocol/errors.js';
+import type { Json } from '../protocol/frames.js';
+import type { StorageAdapter } from '../storage/storage-adapter.js';
+import type { Jitter } from './backoff.js';
+import type { Timers } from './timers.js';
+import type { WebSocketConstructor } from './web-socket-like.js';
+
+/** How the client talks to the server (see docs/protocol.md "Plain mode"). */
+export type Mode = 'auto' | 'protocol' | 'plain';
+
+/** A URL, or a function that returns one (called before every connection attempt). */
+export type UrlProvider = string | (() => string | Promise<string>);
+
+/** Event targets the client watches to retry at once (`online`, `visibilitychange`). */
+export interface Environment {
+  /** Receives `online` (a browser `window`). */
+  window?: EventTargetLike;
+  /** Receives `visibilitychange` and has `visibilityState` (a browser `document`). */
+  document?: EventTargetLike & { readonly visibilityState?: string };
+}
+
+/** The subset of `EventTarget` the client uses. */
+export interface EventTargetLike {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+
+/** Options of `ReconnectingWebSocket`. Every one is optional. */
+export interface ReconnectingWebSocketOptions {
+  /** `'auto'` (default): speak the protocol if the server selects it, else plain; `'protocol'`; `'plain'`. */
+  mode?: Mode;
+  /** Extra subprotocols to offer (after `resilient-socket.v1` in protocol/auto mode). Default none. */
+  protocols?: string | string[];
+  /** WebSocket constructor. Default: `isomorphic-ws` (the global `WebSocket` in browsers, `ws` in Node). */
+  WebSocket?: WebSocketConstructor;
+  /** Timer functions. Default: the runtime's `setTimeout`/`clearTimeout`. */
+  timers?: Timers;
+  /** Uniform random numbers in [0, 1) for jitter and ids. Default `Math.random`. */
+  random?: () => number;
+  /** Clock in ms since epoch (RTT, heartbeats). Default `Date.now`. */
+  now?: () => number;
+  /**
+   * Where the session, positions and offline queue persist. Default: IndexedDB in browsers,
+   * memory in Node (use `FileStorage` from `resilient-socket/node` to survive a restart).
+   */
+  storage?: StorageAdapter;
+  /**
+   * Namespace of this client's data in `storage`, so two sockets do not share a session.
+   * Default: derived from the URL (origin and path, query and hash ignored).
+   */
+  sessionKey?: string;
+  /** Credentials for the server's `authenticate` hook, or a function returning them per connection. */
+  auth?: Json | (() => Json | Promise<Json>);
+  /** Backoff: delay ceiling of the first retry (ms, default 1000). */
+  initialReconnectDelay?: number;
+  /** Backoff: maximum delay between attempts (ms, default 30000). */
+  maxReconnectDelay?: number;
+  /** Backoff: growth factor per failed attempt (default 2). */
+  reconnectFactor?: number;
+  /** Backoff jitter: `'full'` (default), `'equal'` or `'none'`. */
+  jitter?: Jitter;
+  /** Consecutive failed attempts after which the client gives up with `ERR_MAX_RETRIES` (default Infinity). */
+  maxRetries?: number;
+  /** Time allowed for a connection to open and, in protocol mode, complete its handshake (ms, default 10000). */
+  connectTimeout?: number;
+  /** Heartbeat period (ms). Default: what the server announces, else 10000. */
+  heartbeatInterval?: number;
+  /** Silence after a heartbeat that marks the connection dead (ms). Default: what the server announces, else 5000. */
+  heartbeatTimeout?: number;
+  /** Longest delay before processed positions are acknowledged (ms, default 250). */
+  ackInterval?: number;
+  /** Acknowledge positions after this many processed messages at the latest (default 50). */
+  ackEvery?: number;
+  /** Max operations in the offline queue (default 1000). */
+  maxQueueLength?: number;
+  /** Max total encoded bytes in the offline queue (default 1048576 = 1 MiB). */
+  maxQueueBytes?: number;
+  /** Retry at once when the browser reports `online` (default true). */
+  reconnectOnOnline?: boolean;
+  /** Retry at once (or check the connection) when a hidden page becomes visible (default true). */
+  reconnectOnVisible?: boolean;
+  /** Where `online`/`visibilitychange` come from. Default: `globalThis` and `document` when they exist. */
+  environment?: Environment;
+  /** Do not connect on construction; call `reconnect()` to start (default false). */
+  startClosed?: boolean;
+  /** `binaryType` of the underlying sockets (plain mode; default `'blob'` in browsers, `'nodebuffer'` in ws). */
+  binaryType?: 'blob' | 'arraybuffer';
+}
+
+/** Options with every default applied. @internal */
+export interface ResolvedOptions {
+  mode: Mode;
+  protocols: string[];
+  WebSocket: WebSocketConstructor | undefined;
+  timers: Timers | undefined;
+  random: () => number;
+  now: () => number;
+  storage: StorageAdapter | undefined;
+  sessionKey: string | undefined;
+  auth: ReconnectingWebSocketOptions['auth'];
+  initialReconnectDelay: number;
+  maxReconnectDelay: number;
+  reconnectFactor: number;
+  jitter: Jitter;
+  maxRetries: number;
+  connectTimeout: number;
+  heartbeatInterval: number | undefined;
+  heartbeatTimeout: number | undefined;
+  ackInterval: number;
+  ackEvery: number;
+  maxQueueLength: number;
+  maxQueueBytes: number;
+  reconnectOnOnline: boolean;
+  reconnectOnVisible: boolean;
+  environment: Environment | undefined;
+  startClosed: boolean;
+  binaryType: 'blob' | 'arraybuffer' | undefined;
+}
+
+/** Documented defaults. */
+export const DEFAULTS = {
+  mode: 'auto',
+  initialReconnectDelay: 1000,
+  maxReconnectDelay: 30_000,
+  reconnectFactor: 2,
+  jitter: 'full',
+  maxRetries: Infinity,
+  connectTimeout: 10_000,
+  heartbeatInterval: 10_000,
+  heartbeatTimeout: 5000,
+  ackInterval: 250,
+  ackEvery: 50,
+  maxQueueLength: 1000,
+  maxQueueBytes: 1_048_576,
+} as const;
+
+function invalid(message: string): never {
+  throw new ResilientSocketError('ERR_INVALID_OPTION', message);
+}
+
+function number(o: Record<string, unknown>, name: string, def: number, check: 'ms' | 'positive' | 'factor' | 'count'): number {
+  const v = o[name];
+  if (v === undefined) return def;
+  const ok =
+    typeof v === 'number' &&
+    !Number.isNaN(v) &&
+    (check === 'factor' ? v >= 1 && Number.isFinite(v) : check === 'count' ? (Number.isInteger(v) || v === Infinity) && v >= 0 : check === 'positive' ? Number.isFinite(v) && v > 0 : Number.isFinite(v) && v >= 0);
+  if (!ok) {
+    const what = { ms: 'a non-negative finite number of ms', positive: 'a positive finite number', factor: 'a finite number >= 1', count: 'a non-negative integer or Infinity' }[check];
+    invalid(`options.${name} must be ${what}, got ${String(v)}`);
+  }
+  return v as number;
+}
+
+function optionalNumber(o: Record<string, unknown>, name: string): number | undefined {
+  return o[name] === undefined ? undefined : number(o, name, 0, 'positive');
+}
+
+function bool(o: Record<string, unknown>, name: string, def: boolean): boolean {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') invalid(`options.${name} must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+/** Validate options and apply defaults. Throws `ERR_INVALID_OPTION` with the offending option named. @internal */
+export function resolveOptions(options: ReconnectingWebSocketOptions | undefined): ResolvedOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) invalid('options must be an object');
+  const o = (options ?? {}) as Record<string, unknown>;
+  const mode = o.mode ?? DEFAULTS.mode;
+  if (mode !== 'auto' && mode !== 'protocol' && mode !== 'plain') invalid(`options.mode must be 'auto', 'protocol' or 'plain', got ${String(mode)}`);
+  const jitter = o.jitter ?? DEFAULTS.jitter;
+  if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') invalid(`options.jitter must be 'full', 'equal' or 'none', got ${String(jitter)}`);
+  const protocols = o.protocols === undefined ? [] : typeof o.protocols === 'string' ? [o.protocols] : o.protocols;
+  if (!Array.isArray(protocols) || !protocols.every((p) => typeof p === 'string' && p.length > 0)) invalid('options.protocols must be a string or an array of non-empty strings');
+  for (const fn of ['WebSocket', 'random', 'now'] as const) {
+    if (o[fn] !== undefined && typeof o[fn] !== 'function') invalid(`options.${fn} must be a function`);
+  }
+  const timers = o.timers as Timers | undefined;
+  if (timers !== undefined && (typeof timers?.setTimeout !== 'function' || typeof timers?.clearTimeout !== 'function')) {
+    invalid('options.timers must have setTimeout and clearTimeout functions');
+  }
+  const storage = o.storage as StorageAdapter | undefined;
+  if (storage !== undefined && (typeof storage?.get !== 'function' || typeof storage?.set !== 'function' || typeof storage?.delete !== 'function')) {
+    invalid('options.storage must have get, set and delete methods');
+  }
+  if (o.sessionKey !== undefined && (typeof o.sessionKey !== 'string' || o.sessionKey.length === 0)) invalid('options.sessionKey must be a non-empty string');
+  if (o.binaryType !== undefined && o.binaryType !== 'blob' && o.binaryType !== 'arraybuffer') invalid("options.binaryType must be 'blob' or 'arraybuffer'");
+  const resolved: ResolvedOptions = {
+    mode,
+    protocols: protocols as string[],
+    WebSocket: o.WebSocket as WebSocketConstructor | undefined,
+    timers,
+    random: (o.random as () => number) ?? Math.random,
+    now: (o.now as () => number) ?? Date.now,
+    storage,
+    sessionKey: o.sessionKey as string | undefined,
+    auth: o.auth as ReconnectingWebSocketOptions['auth'],
+    initialReconnectDelay: number(o, 'initialReconnectDelay', DEFAULTS.initialReconnectDelay, 'ms'),
+    maxReconnectDelay: number(o, 'maxReconnectDelay', DEFAULTS.maxReconnectDelay, 'ms'),
+    reconnectFactor: number(o, 'reconnectFactor', DEFAULTS.reconnectFactor, 'factor'),
+    jitter,
+    maxRetries: number(o, 'maxRetries', DEFAULTS.maxRetries, 'count'),
+    connectTimeout: number(o, 'connectTimeout', DEFAULTS.connectTimeout, 'positive'),
+    heartbeatInterval: optionalNumber(o, 'heartbeatInterval'),
+    heartbeatTimeout: optionalNumber(o, 'heartbeatTimeout'),
+    ackInterval: number(o, 'ackInterval', DEFAULTS.ackInterval, 'ms'),
+    ackEvery: number(o, 'ackEvery', DEFAULTS.ackEvery, 'positive'),
+    maxQueueLength: number(o, 'maxQueueLength', DEFAULTS.maxQueueLength, 'count'),
+    maxQueueBytes: number(o, 'maxQueueBytes', DEFAULTS.maxQueueBytes, 'count'),
+    reconnectOnOnline: bool(o, 'reconnectOnOnline', true),
+    reconnectOnVisible: bool(o, 'reconnectOnVisible', true),
+    environment: o.environment as Environment | undefined,
+    startClosed: bool(o, 'startClosed', false),
+    binaryType: o.binaryType as 'blob' | 'arraybuffer' | undefined,
+  };
+  if (resolved.maxReconnectDelay < resolved.initialReconnectDelay) {
+    invalid(`options.maxReconnectDelay (${resolved.maxReconnectDelay}) must be >= options.initialReconnectDelay (${resolved.initialReconnectDelay})`);
+  }
+  return resolved;
+}

@@ -1,0 +1,791 @@
+/**
+ * `ReconnectingWebSocket`: a WebSocket-compatible client that reconnects with jittered backoff
+ * and, against a server speaking protocol v1, resumes its session, recovers missed messages and
+ * delivers its offline queue exactly once. See docs/client.md.
+ */
+import { EventEmitter } from 'eventemitter3';
+import WebSocketImpl from 'isomorphic-ws';
+import { decodeServerFrame, encodeFrame, utf8Length } from '../protocol/codec.js';
+import { CLOSE_CODES, ERRORS, ResilientSocketError, STOP_CLOSE_CODES } from '../protocol/errors.js';
+import type { ErrorCode } from '../protocol/errors.js';
+import { SUBPROTOCOL } from '../protocol/frames.js';
+import type { ClientFrame, Json } from '../protocol/frames.js';
+import { defaultStorage } from '../storage/default-storage.js';
+import { backoff } from './backoff.js';
+import { ClientSession } from './client-session.js';
+import type { SendOptions, SendResult } from './client-session.js';
+import { CompatEvents } from './compat-events.js';
+import type { CompatListener, CompatEventType } from './compat-events.js';
+import type { CloseInfo, ConnectionMode, ConnectionStatus, OpenInfo, ReceivedMessage, ReconnectingWebSocketEvents } from './events.js';
+import { Heartbeat } from './heartbeat.js';
+import { DEFAULTS, resolveOptions } from './options.js';
+import type { EventTargetLike, ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
+import { PlainQueue } from './plain-queue.js';
+import type { PlainData } from './plain-queue.js';
+import { defaultTimers } from './timers.js';
+import type { Timers } from './timers.js';
+import type { WebSocketConstructor, WebSocketLike } from './web-socket-like.js';
+
+/** Counters and gauges of one client. */
+export interface ClientStats {
+  /** Successful reconnections (opens after the first). */
+  reconnects: number;
+  /** Last heartbeat round-trip time (ms), or null before the first PONG. */
+  rtt: number | null;
+  /** Operations waiting in the offline queue (protocol: until acked; plain: until handed to the socket). */
+  queueLength: number;
+  /** Their encoded bytes. */
+  queueBytes: number;
+  /** Frames and bytes received/sent on the wire (bytes: UTF-8 length of text, byteLength of binary). */
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Application messages delivered to the application. */
+  messagesIn: number;
+  /** Application messages acknowledged by the server (plain mode: handed to the socket). */
+  messagesOut: number;
+}
+
+const STOP_ERRORS: Record<number, ErrorCode> = {
+  [CLOSE_CODES.UNAUTHORIZED]: 'ERR_UNAUTHORIZED',
+  [CLOSE_CODES.TAKEN_OVER]: 'ERR_SESSION_TAKEN_OVER',
+  [CLOSE_CODES.ORIGIN_REJECTED]: 'ERR_ORIGIN_REJECTED',
+};
+
+/** How long `close()` waits for the socket's close handshake before giving up on it (ms). */
+const CLOSING_TIMEOUT = 2000;
+
+/**
+ * A reconnecting WebSocket. Drop-in for the WebSocket API (and for `reconnecting-websocket`),
+ * plus typed events (eventemitter3), a connection status machine, session recovery and an
+ * offline queue whose `send()` promises settle when the server acknowledges.
+ */
+export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEvents> {
+  /** `readyState`: connecting or reconnecting. */
+  static readonly CONNECTING = 0;
+  /** `readyState`: open. */
+  static readonly OPEN = 1;
+  /** `readyState`: closing. */
+  static readonly CLOSING = 2;
+  /** `readyState`: closed. */
+  static readonly CLOSED = 3;
+  /** `readyState`: connecting or reconnecting. */
+  readonly CONNECTING = 0;
+  /** `readyState`: open. */
+  readonly OPEN = 1;
+  /** `readyState`: closing. */
+  readonly CLOSING = 2;
+  /** `readyState`: closed. */
+  readonly CLOSED = 3;
+
+  /** WebSocket-style handler of every open. */
+  onopen: CompatListener | null = null;
+  /** WebSocket-style handler of every application message (`event.data` is the payload). */
+  onmessage: CompatListener | null = null;
+  /** WebSocket-style handler of every underlying close. */
+  onclose: CompatListener | null = null;
+  /** WebSocket-style handler of errors (`event.error` is the ResilientSocketError). */
+  onerror: CompatListener | null = null;
+
+  readonly #o: ResolvedOptions;
+  readonly #urlProvider: UrlProvider;
+  readonly #timers: Timers;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #compat = new CompatEvents(this);
+  readonly #plain: PlainQueue;
+  readonly #ready: Promise<void>;
+  #session: ClientSession | undefined;
+  #status: ConnectionStatus = 'connecting';
+  #socket: WebSocketLike | undefined;
+  #mode: ConnectionMode | undefined;
+  #plainDetected = false;
+  #handshaken = false;
+  #everOpened = false;
+  #closedForGood = false;
+  #immediateRetry = false;
+  #attempt = 0;
+  #attemptId = 0;
+  #nextRetryDelay: number | undefined;
+  #retryTimer: unknown;
+  #connectTimer: unknown;
+  #closingTimer: unknown;
+  #heartbeat: Heartbeat | undefined;
+  #lastServerError: ResilientSocketError | undefined;
+  #url = '';
+  #binaryType: 'blob' | 'arraybuffer' | undefined;
+  #recovered = false;
+  #detachEnvironment: (() => void) | undefined;
+  readonly #stats = { reconnects: 0, rtt: null as number | null, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
+
+  /**
+   * @param url the server URL, or a function returning it (called before every attempt, so it can
+   *   carry fresh credentials)
+   * @param options see {@link ReconnectingWebSocketOptions}; every option is optional
+   */
+  constructor(url: UrlProvider, options?: ReconnectingWebSocketOptions) {
+    super();
+    if (typeof url !== 'string' && typeof url !== 'function') {
+      throw new ResilientSocketError('ERR_INVALID_OPTION', 'url must be a string or a function returning one');
+    }
+    this.#o = resolveOptions(options);
+    this.#urlProvider = url;
+    if (typeof url === 'string') this.#url = url;
+    this.#timers = this.#o.timers ?? defaultTimers();
+    this.#WebSocket = this.#o.WebSocket ?? (WebSocketImpl as unknown as WebSocketConstructor);
+    this.#binaryType = this.#o.binaryType;
+    this.#plain = new PlainQueue({ maxLength: this.#o.maxQueueLength, maxBytes: this.#o.maxQueueBytes });
+    if (this.#o.startClosed) {
+      this.#status = 'closed';
+      this.#closedForGood = true;
+    }
+    this.#ready = this.#init();
+    void this.#ready.then(() => {
+      if (!this.#closedForGood) void this.#connect();
+    });
+  }
+
+  // ------------------------------------------------------------------ WebSocket-compatible surface
+
+  /** The URL of the current (or last) connection. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** `CONNECTING` (0) while connecting or reconnecting, `OPEN` (1), `CLOSING` (2), `CLOSED` (3). */
+  get readyState(): number {
+    switch (this.#status) {
+      case 'open':
+        return 1;
+      case 'closing':
+        return 2;
+      case 'closed':
+        return 3;
+      default:
+        return 0;
+    }
+  }
+
+  /** Subprotocol the server selected on the current connection (`''` when none). */
+  get protocol(): string {
+    return this.#socket?.protocol ?? '';
+  }
+
+  /** Extensions the server selected on the current connection. */
+  get extensions(): string {
+    return this.#socket?.extensions ?? '';
+  }
+
+  /** Bytes waiting: in the socket's buffer plus in the offline queue. */
+  get bufferedAmount(): number {
+    return (this.#socket?.bufferedAmount ?? 0) + this.#queueBytes();
+  }
+
+  /** Binary type of received binary frames (plain mode). */
+  get binaryType(): 'blob' | 'arraybuffer' {
+    return this.#binaryType ?? ((this.#socket?.binaryType as 'blob' | 'arraybuffer' | undefined) ?? 'blob');
+  }
+
+  set binaryType(value: 'blob' | 'arraybuffer') {
+    this.#binaryType = value;
+    if (this.#socket) this.#socket.binaryType = value;
+  }
+
+  /** Add a WebSocket-style listener (`open`, `message`, `close`, `error`). */
+  addEventListener(type: CompatEventType, listener: CompatListener | { handleEvent: CompatListener }): void {
+    this.#compat.add(type, listener);
+  }
+
+  /** Remove a WebSocket-style listener. */
+  removeEventListener(type: CompatEventType, listener: CompatListener | { handleEvent: CompatListener }): void {
+    this.#compat.remove(type, listener);
+  }
+
+  // ------------------------------------------------------------------ status and info
+
+  /** Connection status (see {@link ConnectionStatus}); every change is reported by the `status` event. */
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  /** The dialect of the current/last connection, once known. */
+  get mode(): ConnectionMode | undefined {
+    return this.#mode;
+  }
+
+  /** Whether the last (re)connection resumed the previous session with nothing missing. */
+  get recovered(): boolean {
+    return this.#recovered;
+  }
+
+  /** Current session id (protocol mode). */
+  get sessionId(): string | undefined {
+    return this.#session?.sessionId;
+  }
+
+  /** Consecutive failed attempts so far (0 once open). */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** Delay (ms) before the scheduled retry, while one is scheduled. */
+  get nextRetryDelay(): number | undefined {
+    return this.#retryTimer === undefined ? undefined : this.#nextRetryDelay;
+  }
+
+  /** Counters: reconnects, RTT, queue length and bytes, frames/bytes/messages in and out. */
+  get stats(): ClientStats {
+    return { ...this.#stats, queueLength: this.#queueLength(), queueBytes: this.#queueBytes() };
+  }
+
+  /** Positions processed per stream (protocol mode). */
+  get positions(): Readonly<Record<string, { epoch: string; offset: number }>> {
+    return this.#session?.positions() ?? {};
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /**
+   * Send `data`. Protocol mode: `data` is any JSON value; the promise resolves with the message id
+   * when the server acknowledges it, or rejects with the server's error code. Plain mode: strings
+   * and binary data are sent as they are (other values as JSON) and the promise resolves when
+   * the frame is handed to the socket. Queued while disconnected, up to `maxQueueLength` /
+   * `maxQueueBytes` (then rejected with `ERR_QUEUE_FULL` and a `queuefull` event).
+   * The returned promise is pre-marked as handled: ignoring it never causes an unhandled
+   * rejection; failures are also reported by events.
+   */
+  send(data: unknown, options: SendOptions = {}): Promise<SendResult | undefined> {
+    return handled(this.#send(data, options));
+  }
+
+  async #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
+    if (this.#closedForGood) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (this.#isPlain()) return this.#sendPlain(data as PlainData);
+    if (isBinary(data)) {
+      throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)");
+    }
+    await this.#ready;
+    if (this.#isPlain()) return this.#sendPlain(data as PlainData);
+    const session = this.#session!;
+    const id = options.id ?? session.nextMessageId();
+    const op = { type: 'MESSAGE' as const, id, data: data as Json, ...(options.room === undefined ? {} : { room: options.room }), ...(options.to === undefined ? {} : { to: options.to }) };
+    const result = await session.enqueue(op, 'message');
+    this.#stats.messagesOut++;
+    return result;
+  }
+
+  /** Join a room (protocol mode); resolves when the server confirms. Queued while offline. */
+  join(room: string): Promise<void> {
+    return handled(this.#operation({ type: 'JOIN_ROOM', room }, 'join'));
+  }
+
+  /** Leave a room (protocol mode); resolves when the server confirms. Queued while offline. */
+  leave(room: string): Promise<void> {
+    return handled(this.#operation({ type: 'LEAVE_ROOM', room }, 'leave'));
+  }
+
+  async #operation(op: { type: 'JOIN_ROOM' | 'LEAVE_ROOM'; room: string }, kind: 'join' | 'leave'): Promise<void> {
+    if (this.#closedForGood) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    await this.#ready;
+    if (this.#isPlain()) throw new ResilientSocketError('ERR_NOT_SUPPORTED', `${kind} needs the protocol; this connection is plain`);
+    await this.#session!.enqueue(op, kind);
+  }
+
+  /** @internal The session layer, for the state-sync module. */
+  get _session(): ClientSession | undefined {
+    return this.#session;
+  }
+
+  // ------------------------------------------------------------------ control
+
+  /**
+   * Drop the current connection (if any) and connect again at once, resetting the backoff.
+   * Also restarts a client that stopped (`closed` after a fatal close code, `maxRetries`, or `close()`).
+   */
+  reconnect(code = 1000, reason = 'reconnect'): void {
+    this.#closedForGood = false;
+    this.#attempt = 0;
+    this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#attachEnvironment();
+    if (this.#socket) {
+      this.#immediateRetry = true;
+      this.#abort(this.#socket, code, reason);
+      return;
+    }
+    this.#setStatus(this.#everOpened ? 'reconnecting' : 'connecting', 'reconnect() called');
+    void this.#ready.then(() => this.#connect());
+  }
+
+  /**
+   * Close for good: no reconnect. In protocol mode the server is told (`BYE`) and ends the
+   * session; what the offline queue still holds is abandoned (promises reject with `ERR_CLOSED`)
+   * and the persisted session is deleted. To keep the session for a page reload, do not call
+   * `close()` on unload: just let the page go.
+   */
+  close(code = 1000, reason = ''): void {
+    if (code !== 1000 && (code < 3000 || code > 4999)) {
+      throw new ResilientSocketError('ERR_INVALID_OPTION', `close code must be 1000 or in 3000-4999, got ${code}`);
+    }
+    if (this.#closedForGood && this.#status === 'closed') return;
+    this.#closedForGood = true;
+    this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#timers.clearTimeout(this.#connectTimer);
+    this.#heartbeat?.stop();
+    this.#detachEnvironment?.();
+    this.#detachEnvironment = undefined;
+    this.#setStatus('closing', 'close() called');
+    this.#plain.rejectAll(new ResilientSocketError('ERR_CLOSED', 'the client was closed before this frame was sent'));
+    const socket = this.#socket;
+    if (socket && this.#handshaken) this.#transmit({ type: 'BYE' });
+    void this.#session?.end();
+    if (!socket) {
+      this.#finishClose(code, reason, true);
+      return;
+    }
+    try {
+      socket.close(code, reason);
+    } catch {
+      // A socket in a broken state: treated as closed below.
+    }
+    this.#closingTimer = this.#timers.setTimeout(() => {
+      if (this.#socket === socket) {
+        detach(socket);
+        this.#finishClose(code, reason, false);
+      }
+    }, CLOSING_TIMEOUT);
+  }
+
+  // ------------------------------------------------------------------ connection lifecycle
+
+  async #init(): Promise<void> {
+    this.#attachEnvironment();
+    if (this.#o.mode === 'plain') return;
+    try {
+      let key = this.#o.sessionKey;
+      if (key === undefined) key = deriveSessionKey(typeof this.#urlProvider === 'string' ? this.#urlProvider : await this.#urlProvider());
+      this.#session = new ClientSession(this.#sessionHost(), this.#o.storage ?? defaultStorage(), key, this.#o);
+      const restored = await this.#session.load();
+      if (restored.length > 0) this.#emit('restored', restored);
+    } catch (cause) {
+      this.#reportError(new ResilientSocketError('ERR_CONNECT_FAILED', 'could not prepare the session', { cause }));
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const attemptId = ++this.#attemptId;
+    this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#closedForGood) return;
+    let url: string;
+    try {
+      url = typeof this.#urlProvider === 'string' ? this.#urlProvider : await this.#urlProvider();
+      if (typeof url !== 'string') throw new TypeError('the URL provider did not return a string');
+    } catch (cause) {
+      if (attemptId !== this.#attemptId || this.#closedForGood) return;
+      this.#failed(new ResilientSocketError('ERR_CONNECT_FAILED', 'the URL provider failed', { cause }));
+      return;
+    }
+    if (attemptId !== this.#attemptId || this.#closedForGood) return;
+    this.#url = url;
+    const offer = this.#o.mode === 'plain' || this.#plainDetected ? this.#o.protocols : [SUBPROTOCOL, ...this.#o.protocols];
+    let socket: WebSocketLike;
+    try {
+      socket = offer.length > 0 ? new this.#WebSocket(url, offer) : new this.#WebSocket(url);
+    } catch (cause) {
+      this.#failed(new ResilientSocketError('ERR_CONNECT_FAILED', `cannot open ${url}`, { cause }));
+      return;
+    }
+    if (this.#binaryType !== undefined) socket.binaryType = this.#binaryType;
+    this.#socket = socket;
+    this.#handshaken = false;
+    this.#mode = undefined;
+    this.#lastServerError = undefined;
+    this.#connectTimer = this.#timers.setTimeout(() => {
+      this.#reportError(new ResilientSocketError('ERR_CONNECT_TIMEOUT', `no connection within ${this.#o.connectTimeout} ms`));
+      this.#abort(socket, 4000, 'connect timeout');
+    }, this.#o.connectTimeout);
+    socket.onopen = () => void this.#onSocketOpen(socket);
+    socket.onmessage = (event) => this.#onSocketMessage(socket, event.data);
+    socket.onclose = (event) => {
+      if (socket === this.#socket) this.#connectionLost(event.code, event.reason, event.wasClean);
+    };
+    socket.onerror = (event) => this.#onSocketError(socket, event);
+  }
+
+  async #onSocketOpen(socket: WebSocketLike): Promise<void> {
+    if (socket !== this.#socket) return;
+    const speaksProtocol = socket.protocol === SUBPROTOCOL;
+    if (this.#o.mode === 'plain' || (!speaksProtocol && this.#o.mode === 'auto')) {
+      if (this.#o.mode === 'auto') this.#switchToPlain();
+      this.#mode = 'plain';
+      this.#opened({ mode: 'plain', recovered: false, reason: 'plain' });
+      this.#flushPlain();
+      return;
+    }
+    if (!speaksProtocol) {
+      this.#reportError(new ResilientSocketError('ERR_PROTOCOL', `the server did not select the ${SUBPROTOCOL} subprotocol (mode: 'protocol')`));
+      this.#abort(socket, 4000, 'no subprotocol');
+      return;
+    }
+    this.#mode = 'protocol';
+    let auth: Json | undefined;
+    try {
+      auth = typeof this.#o.auth === 'function' ? await this.#o.auth() : this.#o.auth;
+    } catch (cause) {
+      if (socket !== this.#socket) return;
+      this.#reportError(new ResilientSocketError('ERR_UNAUTHORIZED', 'the auth option failed', { cause }));
+      this.#abort(socket, 4000, 'auth failed');
+      return;
+    }
+    if (socket !== this.#socket) return;
+    this.#transmit(this.#session!.handshake(auth));
+  }
+
+  #onSocketMessage(socket: WebSocketLike, data: unknown): void {
+    if (socket !== this.#socket) return;
+    this.#stats.framesIn++;
+    this.#stats.bytesIn += byteLength(data);
+    this.#heartbeat?.received();
+    if (this.#mode === 'plain') {
+      this.#deliver({ data, self: false, replayed: false });
+      return;
+    }
+    if (typeof data !== 'string') {
+      this.#reportError(new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', 'the server sent a binary frame; the protocol carries JSON text'));
+      return;
+    }
+    const decoded = decodeServerFrame(data);
+    if (!decoded.ok) {
+      this.#reportError(new ResilientSocketError(decoded.code, `invalid frame from the server: ${decoded.message}`));
+      return;
+    }
+    try {
+      this.#session!.handle(decoded.frame);
+    } catch (cause) {
+      // A bug or a listener exception must not leave the connection in an unknown state.
+      this.#reportError(new ResilientSocketError('ERR_INTERNAL', `failed to handle ${decoded.frame.type}`, { cause }));
+    }
+  }
+
+  #onSocketError(socket: WebSocketLike, event: { message?: string; error?: unknown }): void {
+    if (socket !== this.#socket) return;
+    const message = event.message ?? (event.error instanceof Error ? event.error.message : '');
+    if (this.#o.mode === 'auto' && /no subprotocol/i.test(message)) {
+      // Node's ws refuses a server that selects no subprotocol: a plain server. Connect again at
+      // once without offering one.
+      this.#plainDetected = true;
+      this.#immediateRetry = true;
+      return;
+    }
+    this.#reportError(new ResilientSocketError('ERR_CONNECT_FAILED', message || 'WebSocket error', { cause: event.error }));
+  }
+
+  /** Tear a socket down now (timeouts, heartbeat, reconnect()) without waiting for its close event. */
+  #abort(socket: WebSocketLike, code: number, reason: string): void {
+    if (socket !== this.#socket) return;
+    detach(socket);
+    const ws = socket as WebSocketLike & { terminate?: () => void };
+    try {
+      // `terminate` (ws) destroys a half-open TCP connection at once; browsers only have close().
+      if (typeof ws.terminate === 'function') ws.terminate();
+      else socket.close(code >= 3000 ? code : 1000, reason);
+    } catch {
+      // Already closed.
+    }
+    this.#connectionLost(code, reason, false);
+  }
+
+  #connectionLost(code: number, reason: string, wasClean: boolean): void {
+    const socket = this.#socket;
+    if (socket) detach(socket);
+    this.#socket = undefined;
+    this.#handshaken = false;
+    this.#timers.clearTimeout(this.#connectTimer);
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    this.#session?.disconnected();
+    if (this.#status === 'closing' || this.#closedForGood) {
+      this.#finishClose(code, reason, wasClean);
+      return;
+    }
+    const serverError = this.#lastServerError;
+    const stopCode = STOP_ERRORS[code] ?? (serverError && ERRORS[serverError.code].action === 'stop' ? serverError.code : undefined);
+    const stop = STOP_CLOSE_CODES.has(code) || stopCode !== undefined;
+    this.#emitClose({ code, reason, wasClean, willReconnect: !stop });
+    if (stop) {
+      const error = serverError?.code === stopCode && serverError ? serverError : new ResilientSocketError(stopCode ?? 'ERR_UNAUTHORIZED', `the server closed the connection with ${code}${reason ? ` (${reason})` : ''}`, { closeCode: code });
+      this.#reportError(error);
+      this.#closedForGood = true;
+      this.#setStatus('closed', `stopped by close code ${code}`, error);
+      return;
+    }
+    this.#scheduleRetry(`socket closed (${code})`);
+  }
+
+  #failed(error: ResilientSocketError): void {
+    this.#reportError(error);
+    this.#scheduleRetry(error.code);
+  }
+
+  #scheduleRetry(reason: string): void {
+    let delay = 0;
+    if (this.#immediateRetry) {
+      this.#immediateRetry = false;
+    } else {
+      this.#attempt++;
+      if (this.#attempt > this.#o.maxRetries) {
+        const error = new ResilientSocketError('ERR_MAX_RETRIES', `gave up after ${this.#o.maxRetries} retries`);
+        this.#reportError(error);
+        this.#closedForGood = true;
+        this.#setStatus('closed', error.code, error);
+        return;
+      }
+      delay = backoff(this.#attempt, { initialDelay: this.#o.initialReconnectDelay, factor: this.#o.reconnectFactor, maxDelay: this.#o.maxReconnectDelay, jitter: this.#o.jitter }, this.#o.random);
+    }
+    this.#nextRetryDelay = delay;
+    this.#setStatus(this.#everOpened ? 'reconnecting' : 'connecting', reason);
+    this.#retryTimer = this.#timers.setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#connect();
+    }, delay);
+    this.#emit('retry', { attempt: this.#attempt, delay });
+  }
+
+  #opened(info: OpenInfo, heartbeat?: { interval: number; timeout: number }): void {
+    this.#timers.clearTimeout(this.#connectTimer);
+    this.#attempt = 0;
+    this.#handshaken = true;
+    this.#recovered = info.recovered;
+    if (this.#everOpened) this.#stats.reconnects++;
+    this.#everOpened = true;
+    if (heartbeat) {
+      const socket = this.#socket!;
+      this.#heartbeat = new Heartbeat({
+        interval: this.#o.heartbeatInterval ?? (heartbeat.interval || DEFAULTS.heartbeatInterval),
+        timeout: this.#o.heartbeatTimeout ?? (heartbeat.timeout || DEFAULTS.heartbeatTimeout),
+        timers: this.#timers,
+        ping: () => this.#transmit({ type: 'PING', t: this.#o.now() }),
+        onTimeout: () => {
+          this.#reportError(new ResilientSocketError('ERR_HEARTBEAT_TIMEOUT', 'no answer to the heartbeat: the connection is dead'));
+          this.#abort(socket, CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+        },
+      });
+      this.#heartbeat.start();
+    }
+    this.#setStatus('open', info.mode === 'plain' ? 'open (plain)' : info.recovered ? 'session resumed' : `session ${info.reason ?? 'new'}`);
+    this.#emit('open', info);
+    this.#compat.dispatch('open', { type: 'open', ...info });
+  }
+
+  #finishClose(code: number, reason: string, wasClean: boolean): void {
+    this.#timers.clearTimeout(this.#closingTimer);
+    this.#socket = undefined;
+    this.#setStatus('closed', 'closed');
+    this.#emitClose({ code, reason, wasClean, willReconnect: false });
+  }
+
+  // ------------------------------------------------------------------ plain mode
+
+  #isPlain(): boolean {
+    return this.#o.mode === 'plain' || this.#plainDetected;
+  }
+
+  #switchToPlain(): void {
+    if (this.#plainDetected && !this.#session) return;
+    this.#plainDetected = true;
+    for (const item of this.#session?.takeForPlain() ?? []) {
+      this.#plain.adopt(item.data as PlainData, (r) => item.resolve(r === undefined ? undefined : { id: item.id }), item.reject);
+    }
+  }
+
+  #sendPlain(data: PlainData): Promise<SendResult | undefined> {
+    if (data === undefined) return Promise.reject(new ResilientSocketError('ERR_BAD_FRAME', 'send() needs data'));
+    let promise: Promise<unknown>;
+    try {
+      promise = this.#plain.push(data);
+    } catch (error) {
+      const e = error as ResilientSocketError;
+      this.#emit('queuefull', { error: e, length: this.#plain.length, bytes: this.#plain.bytes, maxLength: this.#o.maxQueueLength, maxBytes: this.#o.maxQueueBytes });
+      return Promise.reject(e);
+    }
+    this.#flushPlain();
+    return promise.then(() => {
+      this.#stats.messagesOut++;
+      return undefined;
+    });
+  }
+
+  #flushPlain(): void {
+    const socket = this.#socket;
+    if (!socket || this.#mode !== 'plain' || this.#status !== 'open') return;
+    this.#plain.flush((raw) => {
+      socket.send(raw as string);
+      this.#stats.framesOut++;
+      this.#stats.bytesOut += byteLength(raw);
+    });
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  #transmit(frame: ClientFrame): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== 1) return false;
+    const text = encodeFrame(frame);
+    try {
+      socket.send(text);
+    } catch {
+      return false;
+    }
+    this.#stats.framesOut++;
+    this.#stats.bytesOut += utf8Length(text);
+    return true;
+  }
+
+  #sessionHost(): ConstructorParameters<typeof ClientSession>[0] {
+    return {
+      timers: this.#timers,
+      random: this.#o.random,
+      emit: (event, ...args) => this.#emit(event, ...args),
+      transmit: (frame) => this.#transmit(frame),
+      deliver: (message) => this.#deliver(message),
+      opened: (info, heartbeat) => this.#opened(info, heartbeat),
+      restart: (error) => {
+        this.#reportError(error);
+        if (this.#socket) this.#abort(this.#socket, CLOSE_CODES.PROTOCOL, error.code);
+      },
+      pong: (t) => {
+        this.#stats.rtt = Math.max(0, this.#o.now() - t);
+      },
+      serverError: (error) => {
+        this.#lastServerError = error;
+        this.#reportError(error);
+      },
+    };
+  }
+
+  #deliver(message: ReceivedMessage): void {
+    this.#stats.messagesIn++;
+    this.#emit('message', message);
+    this.#compat.dispatch('message', { type: 'message', ...message });
+  }
+
+  #emitClose(info: CloseInfo): void {
+    this.#emit('close', info);
+    this.#compat.dispatch('close', { type: 'close', ...info });
+  }
+
+  #reportError(error: ResilientSocketError): void {
+    this.#emit('error', error);
+    this.#compat.dispatch('error', { type: 'error', error, message: error.message });
+  }
+
+  /**
+   * Emit without letting a throwing listener break the client: the error is re-thrown in a new
+   * task (as browsers report listener errors), after the client's own bookkeeping is done.
+   */
+  #emit<K extends keyof ReconnectingWebSocketEvents>(event: K, ...args: Parameters<ReconnectingWebSocketEvents[K]>): void {
+    try {
+      (this.emit as (e: K, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+
+  #setStatus(to: ConnectionStatus, reason?: string, error?: ResilientSocketError): void {
+    const from = this.#status;
+    if (from === to) return;
+    this.#status = to;
+    this.#emit('status', { from, to, ...(reason === undefined ? {} : { reason }), ...(error ? { error } : {}) });
+  }
+
+  #queueLength(): number {
+    return this.#plain.length + (this.#session?.queue.length ?? 0);
+  }
+
+  #queueBytes(): number {
+    return this.#plain.bytes + (this.#session?.queue.bytes ?? 0);
+  }
+
+  /** Retry at once on `online` and when the page becomes visible; check an open connection. */
+  #attachEnvironment(): void {
+    if (this.#detachEnvironment) return;
+    const env = this.#o.environment;
+    const win = env ? env.window : (globalThis as unknown as Partial<EventTargetLike>);
+    const doc = env ? env.document : (globalThis as { document?: EventTargetLike & { visibilityState?: string } }).document;
+    const wake = (): void => this.#wake();
+    const onVisible = (): void => {
+      if (doc?.visibilityState === undefined || doc.visibilityState === 'visible') this.#wake();
+    };
+    const useWindow = this.#o.reconnectOnOnline && typeof win?.addEventListener === 'function' && typeof win.removeEventListener === 'function';
+    const useDocument = this.#o.reconnectOnVisible && typeof doc?.addEventListener === 'function' && typeof doc.removeEventListener === 'function';
+    if (useWindow) win!.addEventListener!('online', wake);
+    if (useDocument) doc!.addEventListener('visibilitychange', onVisible);
+    this.#detachEnvironment = () => {
+      if (useWindow) win!.removeEventListener!('online', wake);
+      if (useDocument) doc!.removeEventListener('visibilitychange', onVisible);
+    };
+  }
+
+  #wake(): void {
+    if (this.#closedForGood) return;
+    if (this.#retryTimer !== undefined) {
+      this.#timers.clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      void this.#connect();
+    } else if (this.#status === 'open') {
+      this.#heartbeat?.pingNow();
+    }
+  }
+}
+
+/** Default session key: origin and path of the URL (credentials in the query do not split sessions). */
+function deriveSessionKey(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return url.split(/[?#]/)[0] ?? url;
+  }
+}
+
+function detach(socket: WebSocketLike): void {
+  // No-ops, not null: ws emits 'error' on an aborted connecting socket and would throw without a listener.
+  const noop = (): void => undefined;
+  socket.onopen = noop;
+  socket.onmessage = noop;
+  socket.onclose = noop;
+  socket.onerror = noop;
+}
+
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+function isBinary(data: unknown): boolean {
+  return (
+    data instanceof ArrayBuffer ||
+    ArrayBuffer.isView(data) ||
+    (typeof Blob !== 'undefined' && data instanceof Blob)
+  );
+}
+
+function byteLength(data: unknown): number {
+  if (typeof data === 'string') return utf8Length(data);
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
+  if (Array.isArray(data)) return data.reduce((n: number, d) => n + byteLength(d), 0);
+  return 0;
+}
+
+function rethrowLater(error: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (typeof report === 'function') report(error);
+  else
+    setTimeout(() => {
+      throw error;
+    }, 0);
+}

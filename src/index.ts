@@ -1,0 +1,35 @@
+/**
+ * `resilient-socket`: the client. Browser-safe: nothing here imports Node built-ins or server
+ * code (Node-only pieces are in `resilient-socket/node`).
+ */
+export { ReconnectingWebSocket } from './client/reconnecting-websocket.js';
+export type { ClientStats } from './client/reconnecting-websocket.js';
+export type { SendOptions, SendResult } from './client/client-session.js';
+export type {
+  ConnectionStatus,
+  ConnectionMode,
+  StatusChange,
+  OpenInfo,
+  CloseInfo,
+  RetryInfo,
+  RecoveryInfo,
+  ReceivedMessage,
+  OperationKind,
+  OperationInfo,
+  SentInfo,
+  QueueFullInfo,
+  ReconnectingWebSocketEvents,
+} from './client/events.js';
+export type { CompatEvent, CompatEventType, CompatListener } from './client/compat-events.js';
+export { DEFAULTS } from './client/options.js';
+export type { ReconnectingWebSocketOptions, Mode, UrlProvider, Environment, EventTargetLike } from './client/options.js';
+export { backoff } from './client/backoff.js';
+export type { BackoffOptions, Jitter } from './client/backoff.js';
+export { OfflineQueue } from './client/offline-queue.js';
+export type { Operation, QueueItem, QueueSnapshot, OfflineQueueLimits } from './client/offline-queue.js';
+export type { Timers } from './client/timers.js';
+export type { WebSocketLike, WebSocketConstructor } from './client/web-socket-like.js';
+export { MemoryStorage, IndexedDBStorage, defaultStorage } from './storage/index.js';
+export type { StorageAdapter, MaybePromise, IndexedDBStorageOptions } from './storage/index.js';
+export { ResilientSocketError, ERRORS, CLOSE_CODES, isErrorCode, PROTOCOL_VERSION, SUBPROTOCOL } from './protocol/index.js';
+export type { ErrorCode, Json, Position, Positions, StreamGap, NotRecoveredReason } from './protocol/index.js';
