@@ -1,0 +1,80 @@
+/** Names of the Redis store's keys and channels. */
+
+/** What a pub/sub channel carries. */
+export type ChannelTarget = { kind: 'entries' | 'versions'; name: string } | { kind: 'control' };
+
+/**
+ * The key layout, all under one prefix `P` (default `rs:`):
+ *
+ * | key / channel            | type    | holds |
+ * |--------------------------|---------|-------|
+ * | `P stream:<s>`           | stream  | entries of stream `s`, ID `<offset>-0`, fields `t` (ts) and `b` (JSON body) |
+ * | `P stream-meta:<s>`      | hash    | `epoch`, `last` (latest offset), `age` (maxAgeMs of the latest append) |
+ * | `P session:<id>`         | hash    | the session record (see redis-codec.ts) |
+ * | `P session-expiry`       | zset    | detached sessions, scored by `expiresAt` |
+ * | `P state-events:<scope>` | stream  | state events, ID `<version>-0`, fields `e` (encoding) and `d` (data) |
+ * | `P state-version:<scope>`| string  | latest version |
+ * | `P state-snapshot:<scope>`| hash   | `version`, `encoding`, `data`, `ts` |
+ * | `P entries:<s>`          | channel | `epoch \n offset \n ts \n body` of each new entry |
+ * | `P versions:<scope>`     | channel | each new version |
+ * | `P control`              | channel | JSON control messages |
+ *
+ * @internal
+ */
+export class RedisKeys {
+  readonly #prefix: string;
+
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
+  stream(name: string): string {
+    return `${this.#prefix}stream:${name}`;
+  }
+
+  streamMeta(name: string): string {
+    return `${this.#prefix}stream-meta:${name}`;
+  }
+
+  session(id: string): string {
+    return `${this.#prefix}session:${id}`;
+  }
+
+  expiry(): string {
+    return `${this.#prefix}session-expiry`;
+  }
+
+  stateEvents(scope: string): string {
+    return `${this.#prefix}state-events:${scope}`;
+  }
+
+  stateVersion(scope: string): string {
+    return `${this.#prefix}state-version:${scope}`;
+  }
+
+  stateSnapshot(scope: string): string {
+    return `${this.#prefix}state-snapshot:${scope}`;
+  }
+
+  entriesChannel(stream: string): string {
+    return `${this.#prefix}entries:${stream}`;
+  }
+
+  versionsChannel(scope: string): string {
+    return `${this.#prefix}versions:${scope}`;
+  }
+
+  controlChannel(): string {
+    return `${this.#prefix}control`;
+  }
+
+  /** What a channel of this prefix carries, or undefined for a foreign one. */
+  parseChannel(channel: string): ChannelTarget | undefined {
+    if (!channel.startsWith(this.#prefix)) return undefined;
+    const rest = channel.slice(this.#prefix.length);
+    if (rest === 'control') return { kind: 'control' };
+    if (rest.startsWith('entries:')) return { kind: 'entries', name: rest.slice('entries:'.length) };
+    if (rest.startsWith('versions:')) return { kind: 'versions', name: rest.slice('versions:'.length) };
+    return undefined;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The Redis store's two connections (commands, and a dedicated pub/sub subscriber) and how they
+ * behave when Redis is in trouble.
+ */
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { storeError, unavailable } from './redis-errors.js';
+
+/** @internal */
+export interface RedisLinkOptions {
+  url: string;
+  client: Redis | undefined;
+  commandTimeoutMs: number;
+  connectionName: string;
+  onError: ((error: Error) => void) | undefined;
+  onMessage: (channel: string, message: string) => void;
+  /** Called once the subscriber is (re)subscribed after a reconnect, to catch up. */
+  onResubscribed: () => void;
+}
+
+type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * Connections with fail-fast semantics: no offline queue (a command while disconnected fails at
+ * once with `ERR_STORE_UNAVAILABLE` instead of piling up), no retry of commands that were in
+ * flight when the connection dropped (an append must not be replayed behind the server's back;
+ * the client's retry plus dedup makes it exactly once), a per-command timeout, and ioredis's own
+ * reconnection with capped exponential backoff. Channels are resubscribed by this class after
+ * every reconnect (not by ioredis) so that the store knows when to catch up on what pub/sub
+ * dropped meanwhile. 'error' events are always handled: Redis trouble never crashes the process.
+ *
+ * @internal
+ */
+export class RedisLink {
+  readonly #client: Redis;
+  readonly #sub: Redis;
+  readonly #ownsClient: boolean;
+  readonly #options: RedisLinkOptions;
+  readonly #channels = new Set<string>();
+  /** Channels Redis confirmed on the current subscriber connection. */
+  readonly #confirmed = new Set<string>();
+  readonly #defined = new Set<string>();
+  #closed = false;
+  #down = false;
+  #clientWasReady = false;
+
+  constructor(options: RedisLinkOptions) {
+    this.#options = options;
+    const settings: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+      connectionName: options.connectionName,
+      ...(options.commandTimeoutMs > 0 ? { commandTimeout: options.commandTimeoutMs, connectTimeout: Math.max(options.commandTimeoutMs, 1000) } : {}),
+    };
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? new Redis(options.url, settings);
+    this.#sub = this.#client.duplicate(settings);
+    for (const connection of [this.#client, this.#sub]) {
+      connection.on('error', (error: Error) => this.#report(error));
+      // A clean close (Redis restarted, CLIENT KILL, a proxy timeout) emits no 'error' but is
+      // trouble all the same.
+      connection.on('close', () => {
+        if (!this.#closed) this.#report(new Error('connection to Redis closed'));
+      });
+    }
+    this.#sub.on('message', (channel: string, message: string) => options.onMessage(channel, message));
+    this.#sub.on('ready', () => this.#resubscribe());
+    this.#sub.on('close', () => this.#confirmed.clear());
+    this.#client.on('ready', () => {
+      this.#recovered();
+      // A catch-up may have failed while only the command connection was down.
+      if (this.#clientWasReady && this.#sub.status === 'ready') options.onResubscribed();
+      this.#clientWasReady = true;
+    });
+  }
+
+  /** Runs a command on the command connection; failures become `ERR_STORE_UNAVAILABLE`. */
+  async run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    await this.#whenReady(this.#client);
+    try {
+      return await command(this.#client);
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  /** Runs a Lua script (EVALSHA, loading it on first use). */
+  async script(name: string, lua: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.run((redis) => {
+      if (!this.#defined.has(name)) {
+        redis.defineCommand(name, { numberOfKeys: keys.length, lua });
+        this.#defined.add(name);
+      }
+      return (redis as unknown as Record<string, ScriptCommand>)[name]!(...keys, ...args);
+    });
+  }
+
+  /**
+   * Subscribes to a channel (resolves once Redis confirmed). With `keep`, the channel stays
+   * wanted even if subscribing fails now, and is subscribed on the next connect.
+   */
+  async listen(channel: string, keep = false): Promise<void> {
+    this.#channels.add(channel);
+    try {
+      await this.#whenReady(this.#sub);
+      await this.#sub.subscribe(channel);
+      if (this.#channels.has(channel)) this.#confirmed.add(channel);
+    } catch (error) {
+      if (!keep) this.#channels.delete(channel);
+      throw storeError(error);
+    }
+  }
+
+  /** Whether `channel` is subscribed on the live subscriber connection. */
+  isListening(channel: string): boolean {
+    return this.#confirmed.has(channel) && this.#sub.status === 'ready';
+  }
+
+  /** Unsubscribes from a channel (best effort while disconnected: nothing is subscribed then). */
+  async unlisten(channel: string): Promise<void> {
+    this.#channels.delete(channel);
+    this.#confirmed.delete(channel);
+    if (this.#sub.status === 'ready') await this.#sub.unsubscribe(channel).catch(() => undefined);
+  }
+
+  /** Quits both connections (the command one only if this link created it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channels.clear();
+    const connections = this.#ownsClient ? [this.#sub, this.#client] : [this.#sub];
+    await Promise.all(connections.map(async (connection) => {
+      await connection.quit().catch(() => undefined);
+      // Stops any pending reconnection when QUIT could not be sent.
+      connection.disconnect();
+    }));
+  }
+
+  #resubscribe(): void {
+    this.#recovered();
+    const channels = [...this.#channels];
+    if (channels.length === 0) {
+      this.#options.onResubscribed();
+      return;
+    }
+    this.#sub.subscribe(...channels).then(
+      () => {
+        for (const channel of channels) if (this.#channels.has(channel)) this.#confirmed.add(channel);
+        this.#options.onResubscribed();
+      },
+      (error: unknown) => this.#report(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  #report(error: Error): void {
+    if (this.#options.onError !== undefined) {
+      this.#options.onError(error);
+      return;
+    }
+    if (!this.#down) {
+      this.#down = true;
+      console.warn(`resilient-socket: Redis store unreachable (${error.message}); retrying in the background`);
+    }
+  }
+
+  #recovered(): void {
+    if (this.#down && this.#options.onError === undefined) console.warn('resilient-socket: Redis store reachable again');
+    this.#down = false;
+  }
+
+  /**
+   * Resolves when `connection` can take a command. Fails at once while it is known to be down
+   * (between reconnection attempts, or closed), and waits at most `commandTimeoutMs` while a
+   * connection attempt is under way (the first connect after construction, typically).
+   */
+  async #whenReady(connection: Redis): Promise<void> {
+    if (this.#closed) throw unavailable('the store is closed');
+    const status = connection.status;
+    if (status === 'ready') return;
+    if (status !== 'connecting' && status !== 'connect' && status !== 'wait') throw unavailable(`not connected (${status})`);
+    if (status === 'wait') connection.connect().catch(() => undefined);
+    const timeoutMs = this.#options.commandTimeoutMs > 0 ? this.#options.commandTimeoutMs : 10_000;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error): void => {
+        clearTimeout(timer);
+        connection.off('ready', onReady);
+        connection.off('close', onClose);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onReady = (): void => finish();
+      const onClose = (): void => finish(unavailable('the connection attempt failed'));
+      const timer = setTimeout(() => finish(unavailable(`not connected within ${timeoutMs} ms`)), timeoutMs);
+      connection.once('ready', onReady);
+      connection.once('close', onClose);
+    });
+  }
+}

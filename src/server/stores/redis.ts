@@ -1,0 +1,357 @@
+/**
+ * The Redis store: several server processes share sessions, streams, dedup state, state events
+ * and fan-out. Loaded lazily by the server (`await import('./stores/redis.js')`), so users of
+ * the in-memory store never load ioredis.
+ *
+ * Why ioredis rather than node-redis: it is what the source article uses, it is mature at the
+ * three things this store leans on (Lua scripts via `defineCommand` with EVALSHA fallback,
+ * pipelining, automatic reconnection with backoff), and socket.io's Redis adapters run on it.
+ * node-redis would do too; nothing outside this file depends on the choice.
+ *
+ * Key layout and script contracts: see `redis-keys.ts`, `redis-scripts.ts` and docs/scaling.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type {
+  AdvanceResult,
+  AppendResult,
+  Blob,
+  ControlMessage,
+  Dedup,
+  EntryInput,
+  EntryListener,
+  Retention,
+  SessionRecord,
+  SessionUpdate,
+  Snapshot,
+  StateAppendResult,
+  Store,
+  StoredStateEvent,
+  StreamEntry,
+  StreamInfo,
+  VersionListener,
+} from './store.js';
+import { checkFunction, checkNonNegativeInteger, checkString, invalidOption } from './invalid-option.js';
+import { checkRetention } from './check-retention.js';
+import { RedisKeys } from './redis-keys.js';
+import { RedisLink } from './redis-link.js';
+import * as scripts from './redis-scripts.js';
+import { entryBody, messageToEntry, parseSession, rowToEntry, sessionFields, toEntry, updateFields } from './redis-codec.js';
+import { StreamFeed } from './redis-feed.js';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** Redis URL (default: the `REDIS_URL` environment variable, else `redis://127.0.0.1:6379`). */
+  url?: string;
+  /** Prefix of every key and channel (default `'rs:'`). Instances that share data share it. */
+  keyPrefix?: string;
+  /**
+   * An existing ioredis client to use for commands instead of connecting to `url`. The store
+   * duplicates it for its subscriber connection, does not change its options, and does not
+   * quit it on `close()`.
+   */
+  client?: Redis;
+  /**
+   * A command not answered within this many ms fails with `ERR_STORE_UNAVAILABLE` (default
+   * 2000). Commands issued while the connection is down fail at once; while it is being
+   * (re)established they wait at most this long.
+   */
+  commandTimeoutMs?: number;
+  /** Name of both connections in `CLIENT LIST` (default `'resilient-socket'`). */
+  connectionName?: string;
+  /** Clock in ms since epoch, for entry timestamps, age retention and session expiry (default `Date.now`). */
+  now?: () => number;
+  /** Source of new stream epochs (default: 64 random bits, base64url). */
+  newEpoch?: () => string;
+  /** Receives what a listener throws (default: `console.error`); delivery continues. */
+  onListenerError?: (error: unknown) => void;
+  /**
+   * Receives connection trouble (every error the clients emit). Default: one `console.warn` when
+   * Redis becomes unreachable and one when it is back.
+   */
+  onError?: (error: Error) => void;
+}
+
+type Refusal = ['no_session'] | ['duplicate' | 'out_of_order', number];
+
+/** A `Store` on Redis, shared by every instance using the same Redis and `keyPrefix`. */
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly #keys: RedisKeys;
+  readonly #link: RedisLink;
+  readonly #now: () => number;
+  readonly #newEpoch: () => string;
+  readonly #onListenerError: (error: unknown) => void;
+  readonly #feeds = new Map<string, { feed: StreamFeed; ready: Promise<void> }>();
+  readonly #versionListeners = new Map<string, { listeners: Set<VersionListener>; last: number }>();
+  readonly #controlListeners = new Set<(message: ControlMessage) => void>();
+
+  constructor(options: RedisStoreOptions = {}) {
+    checkString('url', options.url);
+    if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') throw invalidOption('keyPrefix', 'a string');
+    if (options.client !== undefined && !(options.client instanceof Redis)) throw invalidOption('client', 'an ioredis Redis instance');
+    checkNonNegativeInteger('commandTimeoutMs', options.commandTimeoutMs);
+    checkString('connectionName', options.connectionName);
+    checkFunction('now', options.now);
+    checkFunction('newEpoch', options.newEpoch);
+    checkFunction('onListenerError', options.onListenerError);
+    checkFunction('onError', options.onError);
+    this.#keys = new RedisKeys(options.keyPrefix ?? 'rs:');
+    this.#now = options.now ?? Date.now;
+    this.#newEpoch = options.newEpoch ?? (() => randomBytes(8).toString('base64url'));
+    this.#onListenerError = options.onListenerError ?? ((error) => console.error('resilient-socket: store listener failed', error));
+    this.#link = new RedisLink({
+      url: options.url ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      client: options.client,
+      commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+      connectionName: options.connectionName ?? 'resilient-socket',
+      onError: options.onError,
+      onMessage: (channel, message) => this.#onMessage(channel, message),
+      onResubscribed: () => this.#resync(),
+    });
+    // Control messages are always wanted; if Redis is down now, the link subscribes on connect.
+    this.#link.listen(this.#keys.controlChannel(), true).catch(() => undefined);
+  }
+
+  // ---- sessions
+
+  async createSession(record: SessionRecord): Promise<void> {
+    const expiresAt = record.expiresAt === null ? '' : String(record.expiresAt);
+    await this.#link.script('rsCreateSession', scripts.CREATE_SESSION, [this.#keys.session(record.id), this.#keys.expiry()], [record.id, expiresAt, ...sessionFields(record)]);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const hash = await this.#link.run((redis) => redis.hgetall(this.#keys.session(id)));
+    const session = parseSession(id, hash);
+    if (session === null || (session.expiresAt !== null && session.expiresAt <= this.#now())) return null;
+    return session;
+  }
+
+  async updateSession(id: string, update: SessionUpdate): Promise<boolean> {
+    const fields = updateFields(update);
+    if (fields.length === 0) return (await this.getSession(id)) !== null;
+    return (await this.#link.script('rsUpdateSession', scripts.UPDATE_SESSION, [this.#keys.session(id)], [this.#now(), ...fields])) === 1;
+  }
+
+  async attachSession(id: string, owner: string): Promise<string | null | undefined> {
+    const result = (await this.#link.script('rsAttach', scripts.ATTACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, id])) as [number, string?];
+    if (result[0] !== 1) return undefined;
+    return result[1] ? result[1] : null;
+  }
+
+  async detachSession(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.#link.script('rsDetach', scripts.DETACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, ttlMs, id])) === 1;
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.#link.run((redis) => redis.multi().del(this.#keys.session(id)).zrem(this.#keys.expiry(), id).exec());
+  }
+
+  async takeExpiredSessions(now: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    return (await this.#link.script('rsTakeExpired', scripts.TAKE_EXPIRED, [this.#keys.expiry()], [now, limit, this.#keys.session('')])) as string[];
+  }
+
+  async advanceSeq(sessionId: string, seq: number, update?: SessionUpdate): Promise<AdvanceResult> {
+    const fields = update === undefined ? [] : updateFields(update);
+    const result = (await this.#link.script('rsAdvanceSeq', scripts.ADVANCE_SEQ, [this.#keys.session(sessionId)], [this.#now(), seq, ...fields])) as ['ok'] | Refusal;
+    return result[0] === 'ok' ? { status: 'ok' } : refusal(result as Refusal);
+  }
+
+  // ---- streams
+
+  async append(stream: string, input: EntryInput, retention: Retention, dedup?: Dedup): Promise<AppendResult> {
+    checkRetention(retention);
+    const now = this.#now();
+    const body = entryBody(input);
+    const keys = [this.#keys.stream(stream), this.#keys.streamMeta(stream), dedup === undefined ? this.#keys.session('') : this.#keys.session(dedup.sessionId)];
+    const args = [now, retention.maxCount, retention.maxAgeMs, body, this.#newEpoch(), dedup === undefined ? '' : dedup.seq, this.#keys.entriesChannel(stream)];
+    const result = (await this.#link.script('rsAppend', scripts.APPEND, keys, args)) as ['appended', number, string] | Refusal;
+    if (result[0] !== 'appended') return refusal(result as Refusal);
+    const [, offset, epoch] = result as ['appended', number, string];
+    return { status: 'appended', entry: toEntry(stream, epoch, Number(offset), now, body) };
+  }
+
+  async read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
+    const keys = [this.#keys.stream(stream), this.#keys.streamMeta(stream)];
+    const args = [this.#now(), this.#newEpoch(), Math.max(0, Math.floor(afterOffset)), Math.max(0, Math.floor(limit))];
+    const [epoch, first, last, rows] = (await this.#link.script('rsRead', scripts.READ, keys, args)) as [string, number, number, Array<[string, string[]]>];
+    return {
+      info: { epoch, firstOffset: Number(first), lastOffset: Number(last) },
+      entries: rows.map((row) => rowToEntry(stream, epoch, row)),
+    };
+  }
+
+  async info(stream: string): Promise<StreamInfo> {
+    return (await this.read(stream, 0, 0)).info;
+  }
+
+  async subscribe(stream: string, listener: EntryListener): Promise<void> {
+    const existing = this.#feeds.get(stream);
+    if (existing !== undefined) {
+      existing.feed.listeners.add(listener);
+      return existing.ready;
+    }
+    const feed = new StreamFeed((after, limit) => this.read(stream, after, limit), this.#onListenerError);
+    feed.listeners.add(listener);
+    const ready = (async () => {
+      await this.#link.listen(this.#keys.entriesChannel(stream));
+      // Only tells a later fill where to start; a failure here costs nothing else.
+      feed.setFloor(await this.info(stream).catch(() => ({ epoch: '', firstOffset: 1, lastOffset: 0 })));
+    })();
+    this.#feeds.set(stream, { feed, ready });
+    try {
+      await ready;
+    } catch (error) {
+      if (this.#feeds.get(stream)?.feed === feed) this.#feeds.delete(stream);
+      throw error;
+    }
+  }
+
+  async unsubscribe(stream: string, listener: EntryListener): Promise<void> {
+    const entry = this.#feeds.get(stream);
+    if (entry === undefined) return;
+    entry.feed.listeners.delete(listener);
+    if (entry.feed.listeners.size > 0) return;
+    this.#feeds.delete(stream);
+    await this.#link.unlisten(this.#keys.entriesChannel(stream));
+  }
+
+  async deleteStream(stream: string): Promise<void> {
+    await this.#link.run((redis) => redis.del(this.#keys.stream(stream), this.#keys.streamMeta(stream)));
+  }
+
+  // ---- state
+
+  async appendStateEvent(scope: string, expectedVersion: number, event: Blob, dedup?: Dedup): Promise<StateAppendResult> {
+    const keys = [this.#keys.stateEvents(scope), this.#keys.stateVersion(scope), dedup === undefined ? this.#keys.session('') : this.#keys.session(dedup.sessionId)];
+    const args = [this.#now(), expectedVersion, event.encoding, event.data, dedup === undefined ? '' : dedup.seq, this.#keys.versionsChannel(scope)];
+    const result = (await this.#link.script('rsAppendState', scripts.APPEND_STATE, keys, args)) as ['appended' | 'conflict', number] | Refusal;
+    if (result[0] === 'appended' || result[0] === 'conflict') return { status: result[0], version: Number(result[1]) };
+    return refusal(result as Refusal);
+  }
+
+  async readStateEvents(scope: string, afterVersion: number): Promise<StoredStateEvent[]> {
+    const start = `${Math.max(0, Math.floor(afterVersion)) + 1}-0`;
+    const rows = await this.#link.run((redis) => redis.xrange(this.#keys.stateEvents(scope), start, '+'));
+    return rows.map(([id, fields]) => ({ version: Number.parseInt(id, 10), event: { encoding: fields[1] as Blob['encoding'], data: fields[3] ?? '' } }));
+  }
+
+  async stateVersion(scope: string): Promise<number> {
+    return Number((await this.#link.run((redis) => redis.get(this.#keys.stateVersion(scope)))) ?? 0);
+  }
+
+  async getSnapshot(scope: string): Promise<Snapshot | null> {
+    const hash = await this.#link.run((redis) => redis.hgetall(this.#keys.stateSnapshot(scope)));
+    if (hash['version'] === undefined) return null;
+    return { version: Number(hash['version']), ts: Number(hash['ts']), value: { encoding: hash['encoding'] as Blob['encoding'], data: hash['data'] ?? '' } };
+  }
+
+  async putSnapshot(scope: string, snapshot: Snapshot): Promise<void> {
+    const keys = [this.#keys.stateSnapshot(scope), this.#keys.stateEvents(scope)];
+    await this.#link.script('rsPutSnapshot', scripts.PUT_SNAPSHOT, keys, [snapshot.version, snapshot.value.encoding, snapshot.value.data, snapshot.ts]);
+  }
+
+  async deleteState(scope: string): Promise<void> {
+    await this.#link.run((redis) => redis.del(this.#keys.stateEvents(scope), this.#keys.stateVersion(scope), this.#keys.stateSnapshot(scope)));
+  }
+
+  async subscribeState(scope: string, listener: VersionListener): Promise<void> {
+    let entry = this.#versionListeners.get(scope);
+    if (entry === undefined) {
+      entry = { listeners: new Set(), last: 0 };
+      this.#versionListeners.set(scope, entry);
+    }
+    entry.listeners.add(listener);
+    try {
+      await this.#link.listen(this.#keys.versionsChannel(scope));
+    } catch (error) {
+      entry.listeners.delete(listener);
+      throw error;
+    }
+  }
+
+  async unsubscribeState(scope: string, listener: VersionListener): Promise<void> {
+    const entry = this.#versionListeners.get(scope);
+    if (entry === undefined) return;
+    entry.listeners.delete(listener);
+    if (entry.listeners.size > 0) return;
+    this.#versionListeners.delete(scope);
+    await this.#link.unlisten(this.#keys.versionsChannel(scope));
+  }
+
+  // ---- instances
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    await this.#link.run((redis) => redis.publish(this.#keys.controlChannel(), JSON.stringify(message)));
+  }
+
+  onControl(listener: (message: ControlMessage) => void): void {
+    this.#controlListeners.add(listener);
+  }
+
+  /** Resolves when Redis answers on the command connection and the subscriber is listening. */
+  async ping(): Promise<void> {
+    await this.#link.run((redis) => redis.ping());
+    const control = this.#keys.controlChannel();
+    if (!this.#link.isListening(control)) await this.#link.listen(control, true);
+  }
+
+  async close(): Promise<void> {
+    this.#feeds.clear();
+    this.#versionListeners.clear();
+    this.#controlListeners.clear();
+    await this.#link.close();
+  }
+
+  // ---- internals
+
+  #onMessage(channel: string, message: string): void {
+    const target = this.#keys.parseChannel(channel);
+    if (target === undefined) return;
+    if (target.kind === 'entries') {
+      const entry = messageToEntry(target.name, message);
+      if (entry !== undefined) this.#feeds.get(target.name)?.feed.push(entry);
+    } else if (target.kind === 'versions') {
+      this.#notifyVersion(target.name, Number(message), false);
+    } else {
+      let parsed: ControlMessage;
+      try {
+        parsed = JSON.parse(message) as ControlMessage;
+      } catch {
+        return;
+      }
+      for (const listener of [...this.#controlListeners]) this.#call(() => listener(parsed));
+    }
+  }
+
+  #notifyVersion(scope: string, version: number, catchUp: boolean): void {
+    const entry = this.#versionListeners.get(scope);
+    // A catch-up after a reconnect reports only a version newer than the last one seen; live
+    // messages always pass (a deleted scope restarts at 1).
+    if (entry === undefined || (catchUp && !(version > entry.last))) return;
+    entry.last = version;
+    for (const listener of [...entry.listeners]) this.#call(() => listener(scope, version));
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#onListenerError(error);
+    }
+  }
+
+  /** After the subscriber reconnected and resubscribed: catch up on what pub/sub dropped. */
+  #resync(): void {
+    for (const { feed } of this.#feeds.values()) feed.resync();
+    for (const scope of this.#versionListeners.keys()) {
+      this.stateVersion(scope).then((version) => this.#notifyVersion(scope, version, true), () => undefined);
+    }
+  }
+}
+
+function refusal(result: Refusal): { status: 'no_session' } | { status: 'duplicate' | 'out_of_order'; lastSeq: number } {
+  if (result[0] === 'no_session') return { status: 'no_session' };
+  return { status: result[0], lastSeq: Number(result[1]) };
+}

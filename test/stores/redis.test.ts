@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../../src/server/stores/redis.js';
+import type { StreamEntry } from '../../src/server/stores/store.js';
+import { storeConformance } from './conformance.js';
+import { KEEP_ALL, entry, until } from './conformance-context.js';
+import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
+
+const redisUp = await redisAvailable();
+const base = uniquePrefix('stores');
+
+afterAll(async () => {
+  if (redisUp) await deleteKeys(base);
+});
+
+describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
+  storeConformance(
+    'RedisStore',
+    async ({ namespace, now }) => {
+      const store = new RedisStore({ url: REDIS_URL, keyPrefix: `${base}${namespace}:`, now, onError: () => undefined });
+      await store.ping();
+      return store;
+    },
+    { sharedAcrossInstances: true, propertyRuns: 20 },
+  );
+
+  it('deletes only its own keys when cleaned up', async () => {
+    const prefix = `${base}cleanup:`;
+    const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix, onError: () => undefined });
+    await store.append('room:r', entry('m'), KEEP_ALL);
+    expect(await deleteKeys(prefix)).toBe(2);
+    await store.close();
+  });
+
+  it('reconnects by itself after its connections are killed, resubscribes and fills what pub/sub dropped', async () => {
+    const name = `rs-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const prefix = `${base}kill:`;
+    const errors: Error[] = [];
+    const victim = new RedisStore({ url: REDIS_URL, keyPrefix: prefix, connectionName: name, onError: (error) => errors.push(error) });
+    const other = new RedisStore({ url: REDIS_URL, keyPrefix: prefix, onError: () => undefined });
+    const admin = new Redis(REDIS_URL);
+    admin.on('error', () => undefined);
+    try {
+      await victim.ping();
+      const seen: StreamEntry[] = [];
+      const versions: number[] = [];
+      const control: string[] = [];
+      await victim.subscribe('room:r', (e) => seen.push(e));
+      await victim.subscribeState('room:s', (_scope, version) => versions.push(version));
+      victim.onControl((m) => control.push(m.sessionId));
+      await other.append('room:r', entry('m1'), KEEP_ALL);
+      await until(() => seen.length === 1, 'm1 before the kill');
+
+      // Kill exactly this store's two connections (found by their unique name).
+      const list = (await admin.call('CLIENT', 'LIST')) as string;
+      const ids = list.split('\n').filter((line) => line.includes(` name=${name} `)).map((line) => /id=(\d+)/.exec(line)![1]!);
+      expect(ids).toHaveLength(2);
+      for (const id of ids) await admin.call('CLIENT', 'KILL', 'ID', id);
+      // Published while the victim is (very likely) still reconnecting: pub/sub drops these for it.
+      await other.append('room:r', entry('m2'), KEEP_ALL);
+      await other.append('room:r', entry('m3'), KEEP_ALL);
+      await other.appendStateEvent('room:s', 0, { encoding: 'json', data: '1' });
+
+      await until(() => seen.length >= 3, 'm2 and m3 after the reconnect', 15_000);
+      await until(() => versions.includes(1), 'the state version published during the outage', 15_000);
+      await victim.ping();
+      await other.append('room:r', entry('m4'), KEEP_ALL);
+      await other.publishControl({ kind: 'end', sessionId: 'after-restart' });
+      await until(() => seen.length >= 4 && control.length >= 1, 'live traffic after the reconnect', 15_000);
+      expect(seen.map((e) => [e.offset, e.id])).toEqual([[1, 'm1'], [2, 'm2'], [3, 'm3'], [4, 'm4']]);
+      expect(control).toEqual(['after-restart']);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      admin.disconnect();
+      await victim.close();
+      await other.close();
+    }
+  });
+});
+
+describe('RedisStore without Redis', () => {
+  it('refuses invalid options with precise messages', () => {
+    expect(() => new RedisStore({ commandTimeoutMs: -5 })).toThrow('options.commandTimeoutMs must be a non-negative integer');
+    // @ts-expect-error: wrong type on purpose
+    expect(() => new RedisStore({ client: {} })).toThrow('options.client must be an ioredis Redis instance');
+  });
+
+  it('fails fast with ERR_STORE_UNAVAILABLE when Redis is unreachable, and never throws uncaught', async () => {
+    const port = await unusedPort();
+    const errors: Error[] = [];
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, onError: (error) => errors.push(error), commandTimeoutMs: 1000 });
+    try {
+      const calls = [
+        store.ping(),
+        store.getSession('s'),
+        store.append('room:r', entry('m'), KEEP_ALL),
+        store.read('room:r', 0, 10),
+        store.subscribe('room:r', () => undefined),
+        store.takeExpiredSessions(Date.now(), 10),
+        store.publishControl({ kind: 'end', sessionId: 's' }),
+      ];
+      const results = await Promise.allSettled(calls);
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', closeCode: 4005 });
+      }
+      expect((results[0] as PromiseRejectedResult).reason.cause ?? (results[0] as PromiseRejectedResult).reason.message).toBeDefined();
+      // Once it has given up a first attempt, it refuses at once instead of waiting again.
+      await until(() => errors.length > 0, 'a connection error reported');
+      await expect(store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    } finally {
+      await store.close();
+    }
+    await expect(store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+  });
+});
+
+/** A loopback port nothing listens on (bound, then released). */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
