@@ -51,6 +51,10 @@ interface ScopeCache {
   history: Map<number, Json>;
   snapshotVersion: number;
   snapshotTs: number;
+  /** Patches from older versions to `version` (null: the full value is smaller); reset on change. */
+  patches: Map<number, PatchOp[] | null>;
+  /** Length of the current value's JSON, once computed; reset on change. */
+  fullLength: number | undefined;
 }
 
 /** How a rebuild was carried out (diagnostics and tests). */
@@ -158,16 +162,28 @@ export class StateEngine {
   /**
    * What a client holding `clientVersion` (null: nothing) needs: an empty patch when it is
    * current, a patch when its version is among the last `historySize` this instance saw and the
-   * patch is smaller than the value, the full value otherwise.
+   * patch is smaller than the value, the full value otherwise. With `knownVersion` (e.g. the
+   * version a `subscribeState` notification announced), a cache already at or past it is used
+   * without asking the store, and patches are computed once per base for all connections.
    */
-  changesSince(scope: string, clientVersion: number | null): Promise<StateChanges> {
+  changesSince(scope: string, clientVersion: number | null, knownVersion?: number): Promise<StateChanges> {
     return this.locked(scope, async () => {
-      const c = await this.refresh(scope);
+      const cached = this.cache.get(scope);
+      const c = knownVersion !== undefined && cached !== undefined && cached.version >= knownVersion ? cached : await this.refresh(scope);
       if (clientVersion === c.version) return { version: c.version, base: c.version, patch: [] };
-      const old = clientVersion === null || clientVersion > c.version ? undefined : c.history.get(clientVersion);
-      if (old !== undefined && clientVersion !== null) {
-        const patch = diff(old, c.value);
-        if (JSON.stringify(patch).length <= JSON.stringify(c.value).length) return { version: c.version, base: clientVersion, patch };
+      if (clientVersion !== null && clientVersion < c.version) {
+        let patch = c.patches.get(clientVersion);
+        if (patch === undefined) {
+          const old = c.history.get(clientVersion);
+          patch = null;
+          if (old !== undefined) {
+            const ops = diff(old, c.value);
+            c.fullLength ??= JSON.stringify(c.value).length;
+            if (JSON.stringify(ops).length <= c.fullLength) patch = ops;
+          }
+          c.patches.set(clientVersion, patch);
+        }
+        if (patch !== null) return { version: c.version, base: clientVersion, patch };
       }
       return { version: c.version, full: c.value };
     });
@@ -279,6 +295,8 @@ export class StateEngine {
         history: new Map([[baseVersion, base]]),
         snapshotVersion: baseVersion,
         snapshotTs: snap?.ts ?? this.opts.now(),
+        patches: new Map(),
+        fullLength: undefined,
       };
       await this.foldInto(scope, c, events);
       return c;
@@ -305,11 +323,15 @@ export class StateEngine {
     });
     c.version = r.version;
     c.value = r.value;
+    c.patches.clear();
+    c.fullLength = undefined;
   }
 
   private record(c: ScopeCache, version: number, value: Json): void {
     c.version = version;
     c.value = value;
+    c.patches.clear();
+    c.fullLength = undefined;
     c.history.set(version, value);
     while (c.history.size > this.opts.historySize) {
       c.history.delete(c.history.keys().next().value as number);
