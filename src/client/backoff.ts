@@ -32,8 +32,10 @@ export interface BackoffOptions {
  */
 export function backoff(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
   const n = Math.max(1, Math.floor(attempt));
-  // Math.pow overflows to Infinity for large attempts; Math.min then caps it, so no special case.
-  const ceiling = Math.min(options.maxDelay, options.initialDelay * Math.pow(options.factor, n - 1));
+  // Math.pow overflows to Infinity for large attempts and Math.min caps it; only 0 * Infinity
+  // (a zero initial delay) needs a guard.
+  const grown = options.initialDelay === 0 ? 0 : options.initialDelay * Math.pow(options.factor, n - 1);
+  const ceiling = Math.min(options.maxDelay, grown);
   // A broken random source must not produce negative or unbounded delays.
   const r = Math.min(Math.max(random(), 0), 1);
   switch (options.jitter) {
