@@ -9,6 +9,12 @@ import type { ClientFrame, ServerFrame } from '../../src/protocol/index.js';
 /** Number of runs per property: small in the regular suite, raised by `scripts/fuzz.mjs`. */
 export const FUZZ_RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? 150) || 150);
 
+/**
+ * Runs of the server fuzz, where each run is a network round trip (~5 ms): `FUZZ_SERVER_RUNS`,
+ * else `FUZZ_RUNS` capped at 20000 so the long run stays under a few minutes.
+ */
+export const FUZZ_SERVER_RUNS = Math.max(1, Number(process.env.FUZZ_SERVER_RUNS ?? Math.min(FUZZ_RUNS, 20_000)) || 150);
+
 const id = fc.string({ minLength: 1, maxLength: 128 });
 const room = fc.stringMatching(/^[A-Za-z0-9_.:@/-]{1,40}$/);
 const int = fc.maxSafeNat();
