@@ -88,7 +88,7 @@ async function startSession(hub: Hub, conn: Connection, user: string | null, wan
   const rooms = [...new Set(wanted)].slice(0, hub.options.maxRoomsPerSession);
   const streams = [sessionStream(id), ...rooms.map(roomStream)];
   // Subscribe before reading positions: nothing published after the join position is missed.
-  for (const stream of streams) await hub.delivery.watch(conn, stream, undefined, 0);
+  await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
   const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
   const joined: Record<string, Position> = {};
   const answerRooms: Record<string, RoomPosition> = {};
@@ -160,7 +160,7 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
 
   const roomNames = Object.keys(session.rooms);
   const streams = [...roomNames.map(roomStream), sessionStream(session.id)];
-  for (const stream of streams) await hub.delivery.watch(conn, stream, undefined, 0);
+  await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
   const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
   const gaps: StreamGap[] = [];
   const plan: Array<{ stream: string; after: number }> = [];

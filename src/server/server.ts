@@ -45,10 +45,6 @@ async function openStore(store: ServerOptions['store']): Promise<{ store: Store;
 
 /** A running reference server. */
 export class ReferenceServer {
-  /** Port the HTTP server listens on. */
-  readonly port: number;
-  /** `ws://host:port` of the server (with `path` if set). */
-  readonly url: string;
   /** The store sessions and streams live in. */
   readonly store: Store;
   /** Random id of this instance (part of session owner strings). */
@@ -84,12 +80,20 @@ export class ReferenceServer {
     this.detachListeners = init.detachListeners;
     this.store = init.hub.store;
     this.instanceId = init.hub.instanceId;
-    const address = init.httpServer.address() as AddressInfo | null;
-    this.port = address?.port ?? 0;
-    const host = address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : init.hub.options.host;
-    this.url = `ws://${host}:${this.port}${init.hub.options.path ?? ''}`;
     this.startPinging();
     init.hub.sessions.start(init.hub.options.sweepInterval);
+  }
+
+  /** Port the HTTP server listens on (0 while an attached server is not listening yet). */
+  get port(): number {
+    return (this.httpServer.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** `ws://host:port` of the server, with `path` if set. */
+  get url(): string {
+    const address = this.httpServer.address() as AddressInfo | null;
+    const host = address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : this.hub.options.host;
+    return `ws://${host}:${this.port}${this.hub.options.path ?? ''}`;
   }
 
   /** Number of open connections on this instance. */
