@@ -42,9 +42,13 @@ export class FileStorage implements StorageAdapter {
   #init(): Promise<void> {
     this.#ready ??= (async () => {
       await mkdir(this.#dir, { recursive: true });
-      // Temporary files left by a crash mid-write are garbage: the target file is intact.
+      // Temporary files left by a crash mid-write are garbage (the target file is intact). Only
+      // those of dead processes: a live one (or another adapter in this process) may be
+      // between its write and its rename.
       for (const name of await readdir(this.#dir)) {
-        if (name.endsWith(TMP)) await rm(join(this.#dir, name), { force: true });
+        if (!name.endsWith(TMP)) continue;
+        const pid = Number(/\.(\d+)\.\d+\.tmp$/.exec(name)?.[1]);
+        if (Number.isSafeInteger(pid) && !isAlive(pid)) await rm(join(this.#dir, name), { force: true });
       }
     })();
     return this.#ready;
@@ -156,5 +160,16 @@ export class FileStorage implements StorageAdapter {
       if (key.startsWith(prefix)) result.push(key);
     }
     return result;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
