@@ -119,6 +119,11 @@ export class Connection implements ConnectionContext {
     return next;
   }
 
+  /** Resolves once every queued task (including the cleanup queued on close) has run. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
   /** Deliver a stream entry (live or replayed) unless it is at or below the cursor. */
   deliver(entry: StreamEntry, replay: boolean): boolean {
     const cursor = this.cursors.get(entry.stream);

@@ -60,7 +60,7 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
   if (conn.phase !== 'handshake') return;
   if (frame.type === 'RECONNECT') {
     hub.metrics.reconnects.inc();
-    const reason = await resume(hub, conn, frame, user);
+    const reason = await hub.sessions.exclusive(frame.sessionId, () => resume(hub, conn, frame, user));
     if (reason === undefined) {
       observe(hub, 'reconnect', started);
       return;

@@ -140,7 +140,8 @@ export class ReferenceServer {
     for (const timer of this.timers) clearInterval(timer);
     this.hub.sessions.stop();
     this.detachListeners();
-    const closed = [...this.hub.connections.values()].map(
+    const connections = [...this.hub.connections.values()];
+    const closed = connections.map(
       (conn) =>
         new Promise<void>((resolve) => {
           conn.ws.once('close', () => resolve());
@@ -154,8 +155,8 @@ export class ReferenceServer {
     );
     await Promise.all(closed);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    // Let queued cleanups (detach, positions) reach the store before it closes.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Let the cleanups queued on close (positions, detach) reach the store before it closes.
+    await Promise.all(connections.map((conn) => conn.idle()));
     if (this.ownsHttp) {
       this.httpServer.closeAllConnections?.();
       await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));

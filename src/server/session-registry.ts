@@ -17,6 +17,8 @@ export class SessionRegistry {
   private readonly attached = new Map<string, Connection>();
   /** Last record of sessions this instance detached, for the `sessionExpired` hook. */
   private readonly detached = new Map<string, { record: SessionRecord; at: number }>();
+  /** Resumes in progress per session: racing resumes on this instance run one after the other. */
+  private readonly locks = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
 
@@ -36,6 +38,25 @@ export class SessionRegistry {
   /** The local connection holding a session. */
   get(sessionId: string): Connection | undefined {
     return this.attached.get(sessionId);
+  }
+
+  /**
+   * Run `task` once every earlier task for the same session id has settled, so two connections
+   * resuming one session cannot interleave their token rotation and attach.
+   */
+  async exclusive<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(sessionId) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => mine);
+    this.locks.set(sessionId, chained);
+    await previous;
+    try {
+      return await task();
+    } finally {
+      release();
+      if (this.locks.get(sessionId) === chained) this.locks.delete(sessionId);
+    }
   }
 
   /** Record that `conn` holds its session. */

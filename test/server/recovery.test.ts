@@ -226,6 +226,25 @@ describe('recovery', () => {
     expect((await back.next('NEW_SESSION')).reason).toBe('unknown');
   });
 
+  it('two connections racing to resume one session: one holds it, its token keeps working', async () => {
+    const server = await startServer();
+    const { client, session } = await connectNew(server, ['race']);
+    client.ws.terminate();
+    await client.closed;
+    const [a, b] = await Promise.all([TestClient.open(server.url), TestClient.open(server.url)]);
+    for (const c of [a, b]) c.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+    const answers = await Promise.all([a, b].map((c) => c.take((f): f is Extract<typeof f, { type: 'STATE_RECOVERED' | 'NEW_SESSION' }> => f.type === 'STATE_RECOVERED' || f.type === 'NEW_SESSION', 'a handshake answer')));
+    const winners = answers.filter((f) => f.type === 'STATE_RECOVERED');
+    expect(winners).toHaveLength(1);
+    const loser = answers.find((f) => f.type === 'NEW_SESSION');
+    expect(loser?.reason).toBe('token_rejected');
+    const winnerClient = answers[0]!.type === 'STATE_RECOVERED' ? a : b;
+    winnerClient.ws.terminate();
+    await winnerClient.closed;
+    const back = await reconnect(server, session.sessionId, winners[0]!.resumeToken);
+    expect((await back.next('STATE_RECOVERED')).sessionId).toBe(session.sessionId);
+  });
+
   it('ends the session at once on BYE', async () => {
     const ended: string[] = [];
     const server = await startServer({ sessionExpired: (id, _record, reason) => void ended.push(`${id}:${reason}`) });
