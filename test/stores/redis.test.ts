@@ -33,6 +33,23 @@ describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
     await store.close();
   });
 
+  it('works on a caller-supplied ioredis client and leaves it open on close', async () => {
+    const client = new Redis(REDIS_URL);
+    client.on('error', () => undefined);
+    const store = new RedisStore({ client, keyPrefix: `${base}client:`, onError: () => undefined });
+    try {
+      await store.ping();
+      const seen: number[] = [];
+      await store.subscribe('room:r', (e) => seen.push(e.offset));
+      await store.append('room:r', entry('m1'), KEEP_ALL);
+      await until(() => seen.length === 1, 'the entry');
+      await store.close();
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('reconnects by itself after its connections are killed, resubscribes and fills what pub/sub dropped', async () => {
     const name = `rs-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const prefix = `${base}kill:`;

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { StreamFeed } from '../../src/server/stores/redis-feed.js';
+import type { FeedReader } from '../../src/server/stores/redis-feed.js';
+import type { StreamEntry } from '../../src/server/stores/store.js';
+
+const e = (offset: number, epoch = 'E'): StreamEntry => ({ stream: 'room:r', epoch, offset, id: `m${offset}`, from: null, user: null, data: null, ts: 0 });
+
+/** A history of offsets 1..last in epoch E, readable like the store's `read`. */
+function history(last: () => number, first = () => 1): { read: FeedReader; reads: number[] } {
+  const reads: number[] = [];
+  const read: FeedReader = async (after, limit) => {
+    reads.push(after);
+    const entries: StreamEntry[] = [];
+    for (let o = Math.max(after + 1, first()); o <= last() && entries.length < limit; o++) entries.push(e(o));
+    return { info: { epoch: 'E', firstOffset: first(), lastOffset: last() }, entries };
+  };
+  return { read, reads };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('StreamFeed (pure delivery logic behind the Redis store\'s subscriptions)', () => {
+  it('fills a hole from history before delivering what arrived past it, exactly once', async () => {
+    let last = 3;
+    const { read } = history(() => last);
+    const feed = new StreamFeed(read, (error) => { throw error; });
+    const seen: number[] = [];
+    feed.listeners.add((x) => seen.push(x.offset));
+    feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 0 });
+    feed.push(e(1));
+    last = 6;
+    feed.push(e(4)); // 2 and 3 were lost
+    feed.push(e(5)); // arrives while the fill runs
+    await tick();
+    feed.push(e(6));
+    feed.push(e(6)); // a duplicate never reaches listeners
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('catches up after a reconnect from the last delivered offset, or from the floor', async () => {
+    let last = 5;
+    const { read, reads } = history(() => last);
+    const feed = new StreamFeed(read, () => undefined);
+    const seen: number[] = [];
+    feed.listeners.add((x) => seen.push(x.offset));
+    feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 5 });
+    last = 7;
+    feed.resync();
+    await tick();
+    expect(seen).toEqual([6, 7]);
+    expect(reads).toEqual([5]);
+    feed.resync();
+    await tick();
+    expect(seen).toEqual([6, 7]);
+  });
+
+  it('delivers entries published after subscribing even when they are at or below the floor', async () => {
+    const feed = new StreamFeed(history(() => 3).read, () => undefined);
+    const seen: number[] = [];
+    feed.listeners.add((x) => seen.push(x.offset));
+    feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 3 });
+    feed.push(e(3));
+    feed.push(e(4));
+    expect(seen).toEqual([3, 4]);
+  });
+
+  it('passes a trimmed hole and a new epoch through to listeners, as a client would see them', async () => {
+    let first = 1;
+    const { read } = history(() => 9, () => first);
+    const feed = new StreamFeed(read, () => undefined);
+    const seen: string[] = [];
+    feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
+    feed.push(e(1));
+    first = 8;
+    feed.push(e(9));
+    await tick();
+    feed.push(e(1, 'F'));
+    expect(seen).toEqual(['E1', 'E8', 'E9', 'F1']);
+  });
+
+  it('delivers what waited when history cannot be read, instead of holding it forever', async () => {
+    const feed = new StreamFeed(async () => { throw new Error('down'); }, () => undefined);
+    const seen: number[] = [];
+    feed.listeners.add((x) => seen.push(x.offset));
+    feed.push(e(1));
+    feed.push(e(3));
+    feed.push(e(4));
+    await tick();
+    expect(seen).toEqual([1, 3, 4]);
+  });
+});
