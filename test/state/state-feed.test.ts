@@ -5,6 +5,7 @@ import { StateEngine } from '../../src/server/state/state-engine.js';
 import { StateFeed } from '../../src/server/state/state-feed.js';
 import { StateSync } from '../../src/client/state-sync.js';
 import type { StateUpdateFrame } from '../../src/protocol/frames.js';
+import { decodeClientFrame, decodeServerFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { VersionListener } from '../../src/server/stores/store.js';
 import { applyEvent, initialState } from './fixtures/reducer.mjs';
 
@@ -16,6 +17,13 @@ function track<T extends { close(): Promise<void> }>(x: T): T {
 afterEach(async () => {
   for (const x of opened.splice(0).reverse()) await x.close();
 });
+
+/** Put a frame through the real codec, as the wire would. */
+function overTheWire<F extends { type: string }>(frame: F, decode: (text: string) => { ok: boolean }): F {
+  const decoded = decode(encodeFrame(frame as never));
+  expect(decoded).toMatchObject({ ok: true });
+  return (decoded as unknown as { frame: F }).frame;
+}
 
 /** A connection's server side (feed) wired to a client replica through an inspectable wire. */
 function setup(options: { sessionId?: string; retransmitMs?: number } = {}) {
@@ -37,9 +45,10 @@ function setup(options: { sessionId?: string; retransmitMs?: number } = {}) {
   /** Deliver every frame on the wire to the client and its answers to the feed. */
   async function deliver(): Promise<void> {
     while (wire.length > 0) {
-      const frame = wire.shift() as StateUpdateFrame;
+      const frame = overTheWire(wire.shift() as StateUpdateFrame, decodeServerFrame);
       for (const a of client.receive(frame).actions) {
         if (a.type !== 'send') continue;
+        overTheWire(a.frame, decodeClientFrame);
         if (a.frame.type === 'STATE_ACK') feed.ack(a.frame.scope, a.frame.version);
         else await feed.resync(a.frame.scope);
       }
@@ -199,7 +208,7 @@ describe('StateFeed', () => {
             await feed.follow('room:x', null, 'live');
             const deliver = async (): Promise<void> => {
               while (wire.length > 0) {
-                for (const a of client.receive(wire.shift() as StateUpdateFrame).actions) {
+                for (const a of client.receive(overTheWire(wire.shift() as StateUpdateFrame, decodeServerFrame)).actions) {
                   if (a.type === 'send' && a.frame.type === 'STATE_ACK') feed.ack(a.frame.scope, a.frame.version);
                   else if (a.type === 'send') await feed.resync(a.frame.scope);
                 }
