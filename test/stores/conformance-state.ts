@@ -118,6 +118,15 @@ export function stateTests(world: () => World): void {
       if (b !== a) expect(onB).toEqual(messages);
     });
 
+    it('refuses calls after close with ERR_STORE_UNAVAILABLE, and closing twice is harmless', async () => {
+      const { a } = world();
+      await a.close();
+      await a.close();
+      await expect(a.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+      await expect(a.getSession('s1')).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+      await expect(a.append('room:r', { id: 'm', from: null, user: null, data: null }, { maxCount: 1, maxAgeMs: 1 })).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    });
+
     it('answers ping and names its kind', async () => {
       const { a } = world();
       await a.ping();

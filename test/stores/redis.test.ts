@@ -33,6 +33,27 @@ describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
     await store.close();
   });
 
+  it('leaves no Redis subscription behind when an unsubscribe overtakes its subscribe', async () => {
+    const prefix = `${base}race:`;
+    const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix, onError: () => undefined });
+    const admin = new Redis(REDIS_URL);
+    admin.on('error', () => undefined);
+    try {
+      await store.ping();
+      const listener = (): void => undefined;
+      for (let i = 0; i < 5; i++) {
+        const subscribed = store.subscribe('room:race', listener);
+        await store.unsubscribe('room:race', listener);
+        await subscribed;
+      }
+      await store.ping();
+      expect(await admin.call('PUBSUB', 'NUMSUB', `${prefix}entries:room:race`)).toEqual([`${prefix}entries:room:race`, 0]);
+    } finally {
+      admin.disconnect();
+      await store.close();
+    }
+  });
+
   it('works on a caller-supplied ioredis client and leaves it open on close', async () => {
     const client = new Redis(REDIS_URL);
     client.on('error', () => undefined);

@@ -107,6 +107,8 @@ export class RedisLink {
       await this.#whenReady(this.#sub);
       await this.#sub.subscribe(channel);
       if (this.#channels.has(channel)) this.#confirmed.add(channel);
+      // Unwanted meanwhile (an unsubscribe overtook this subscribe): do not leave it behind.
+      else await this.#sub.unsubscribe(channel).catch(() => undefined);
     } catch (error) {
       if (!keep) this.#channels.delete(channel);
       throw storeError(error);

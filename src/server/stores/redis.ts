@@ -54,7 +54,8 @@ export interface RedisStoreOptions {
   /**
    * A command not answered within this many ms fails with `ERR_STORE_UNAVAILABLE` (default
    * 2000). Commands issued while the connection is down fail at once; while it is being
-   * (re)established they wait at most this long.
+   * (re)established they wait at most this long. 0 disables the per-command timeout (a call
+   * still waits at most 10 s for a connection attempt).
    */
   commandTimeoutMs?: number;
   /** Name of both connections in `CLIENT LIST` (default `'resilient-socket'`). */
@@ -91,7 +92,9 @@ export class RedisStore implements Store {
     if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') throw invalidOption('keyPrefix', 'a string');
     if (options.client !== undefined && !(options.client instanceof Redis)) throw invalidOption('client', 'an ioredis Redis instance');
     checkNonNegativeInteger('commandTimeoutMs', options.commandTimeoutMs);
-    checkString('connectionName', options.connectionName);
+    if (options.connectionName !== undefined && !(typeof options.connectionName === 'string' && /^[!-~]+$/.test(options.connectionName))) {
+      throw invalidOption('connectionName', 'a non-empty string of printable ASCII without spaces');
+    }
     checkFunction('now', options.now);
     checkFunction('newEpoch', options.newEpoch);
     checkFunction('onListenerError', options.onListenerError);
@@ -196,8 +199,9 @@ export class RedisStore implements Store {
     feed.listeners.add(listener);
     const ready = (async () => {
       await this.#link.listen(this.#keys.entriesChannel(stream));
-      // Only tells a later fill where to start; a failure here costs nothing else.
-      feed.setFloor(await this.info(stream).catch(() => ({ epoch: '', firstOffset: 1, lastOffset: 0 })));
+      // Only tells a later fill where to start; without it a fill starts at the first live entry.
+      const info = await this.info(stream).catch(() => undefined);
+      if (info !== undefined) feed.setFloor(info);
     })();
     this.#feeds.set(stream, { feed, ready });
     try {
