@@ -260,10 +260,13 @@ export class ClientSession {
         const item = this.#queue.get(frame.seq);
         const since = item?.op.type === 'JOIN_ROOM' && item.op.room === frame.room ? item.op.since : undefined;
         this.#rooms.add(frame.room);
+        // The ack's offset is where this client's position starts (the `since` position when the
+        // server replays from it); never move backwards within an epoch.
         const p = this.#positions.get(frame.stream);
-        if (since && since.epoch === frame.epoch) this.#positions.set(frame.stream, since);
-        else if (!p || p.epoch !== frame.epoch) this.#positions.set(frame.stream, { epoch: frame.epoch, offset: frame.offset });
-        if (since && since.epoch !== frame.epoch) this.#gap({ stream: frame.stream, reason: 'epoch_changed', from: since.offset + 1, to: frame.offset });
+        if (!p || p.epoch !== frame.epoch || p.offset < frame.offset) this.#positions.set(frame.stream, { epoch: frame.epoch, offset: frame.offset });
+        if (since && (since.epoch !== frame.epoch || frame.offset > since.offset)) {
+          this.#gap({ stream: frame.stream, reason: since.epoch !== frame.epoch ? 'epoch_changed' : 'history_gap', from: since.offset + 1, to: frame.offset });
+        }
         this.#savePositions();
         return this.#ack(frame.seq);
       }
@@ -281,6 +284,19 @@ export class ClientSession {
     }
   }
 
+  /**
+   * The client stops but keeps its session for a later instance (a graceful process restart):
+   * nothing is deleted; what is queued stays persisted and is sent by the next instance. The
+   * promises of this instance reject with `ERR_CLOSED` (`details.kept: true`).
+   */
+  suspend(): void {
+    this.disconnected();
+    const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed; the operation stays queued in storage for the next instance', { details: { kept: true } });
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const d of pending) d.reject(error);
+  }
+
   /** The client was closed for good: forget the session and abandon what is queued. */
   async end(): Promise<void> {
     this.#ended = true;
@@ -289,7 +305,12 @@ export class ClientSession {
     const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed before the server acknowledged this operation');
     for (const item of abandoned) this.#settle(item, undefined, error);
     this.#session = null;
+    this.#rooms.clear();
+    for (const stream of this.#positions.streams()) this.#positions.delete(stream);
+    // Let a write already in flight land first, so it cannot resurrect the deleted record.
+    await Promise.all([this.#mainWriter.request(), this.#positionsWriter.request()]);
     await Promise.all([this.#storage.delete(this.#mainKey), this.#storage.delete(this.#positionsKey)]);
+    this.#ended = false;
   }
 
   /**
@@ -351,8 +372,11 @@ export class ClientSession {
     }
     const gaps: StreamGap[] = frame.gaps ?? [];
     for (const gap of gaps) {
-      const epoch = roomStreams.get(gap.stream)?.epoch ?? this.#positions.get(gap.stream)?.epoch;
-      if (gap.to !== undefined && epoch !== undefined) this.#positions.set(gap.stream, { epoch, offset: gap.to });
+      // The server replays nothing of a stream with a gap: move on to its current offset. Without
+      // a position of our own, accept whatever comes first.
+      const had = this.#positions.get(gap.stream);
+      const epoch = roomStreams.get(gap.stream)?.epoch ?? had?.epoch;
+      if (had && gap.to !== undefined && epoch !== undefined) this.#positions.set(gap.stream, { epoch, offset: gap.to });
       else this.#positions.reset(gap.stream);
     }
     this.#handshakeDone(frame);
@@ -427,7 +451,9 @@ export class ClientSession {
   #onError(code: string, message: string, frame: { seq?: number; stream?: string }): void {
     const error = toError(code, message, { ...(frame.seq === undefined ? {} : { seq: frame.seq }), ...(frame.stream === undefined ? {} : { stream: frame.stream }) });
     this.#host.serverError(error);
-    if (code === 'ERR_HISTORY_GAP' && frame.stream !== undefined) {
+    // A gap at a join was reported with its ROOM_JOINED_ACK; here only holes this client asked
+    // to fill (RESYNC) matter.
+    if (code === 'ERR_HISTORY_GAP' && frame.stream !== undefined && this.#positions.isResyncing(frame.stream)) {
       const skipped = this.#positions.skipGap(frame.stream);
       this.#gap({ stream: frame.stream, reason: 'history_gap', from: skipped.from });
       this.#deliverAll(skipped.deliver);

@@ -321,9 +321,11 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
    * Close for good: no reconnect. In protocol mode the server is told (`BYE`) and ends the
    * session; what the offline queue still holds is abandoned (promises reject with `ERR_CLOSED`)
    * and the persisted session is deleted. To keep the session for a page reload, do not call
-   * `close()` on unload: just let the page go.
+   * `close()` on unload: just let the page go. With `{ endSession: false }` (a Node process
+   * shutting down to restart) no `BYE` is sent and storage is kept: the next instance on the same
+   * storage resumes the session and sends what is still queued.
    */
-  close(code = 1000, reason = ''): void {
+  close(code = 1000, reason = '', options: { endSession?: boolean } = {}): void {
     if (code !== 1000 && (code < 3000 || code > 4999)) {
       throw new ResilientSocketError('ERR_INVALID_OPTION', `close code must be 1000 or in 3000-4999, got ${code}`);
     }
@@ -338,8 +340,10 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     this.#setStatus('closing', 'close() called');
     this.#plain.rejectAll(new ResilientSocketError('ERR_CLOSED', 'the client was closed before this frame was sent'));
     const socket = this.#socket;
-    if (socket && this.#handshaken) this.#transmit({ type: 'BYE' });
-    void this.#session?.end();
+    const endSession = options.endSession ?? true;
+    if (socket && this.#handshaken && endSession) this.#transmit({ type: 'BYE' });
+    if (endSession) void this.#session?.end();
+    else this.#session?.suspend();
     if (!socket) {
       this.#finishClose(code, reason, true);
       return;

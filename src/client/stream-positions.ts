@@ -61,6 +61,11 @@ export class StreamPositions {
     this.#reset.add(stream);
   }
 
+  /** Whether a `RESYNC` of `stream` is in flight. */
+  isResyncing(stream: string): boolean {
+    return this.#resyncing.has(stream);
+  }
+
   /** Stream names tracked. */
   streams(): string[] {
     return [...this.#positions.keys()];
