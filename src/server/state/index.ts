@@ -3,6 +3,8 @@ export { StateEngine } from './state-engine.js';
 export type { VersionedValue, StateAppended, StateAppendOutcome, StateChanges, RebuildMode } from './state-engine.js';
 export type { StateEngineOptions } from './engine-options.js';
 export { StateFeed } from './state-feed.js';
+export { engineStateService } from './engine-state-service.js';
+export type { EngineStateServiceOptions, StateEventEnvelope } from './engine-state-service.js';
 export type { StateFeedOptions } from './state-feed.js';
 export { StateWorkerPool, reducerModuleUrl } from './worker-pool.js';
 export type { StateWorkerPoolOptions, RebuildTask, RebuildResult } from './worker-pool.js';
