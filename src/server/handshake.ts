@@ -155,6 +155,12 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     hub.sessions.get(session.id)?.fail('ERR_SESSION_TAKEN_OVER', 'another connection resumed this session');
     await hub.store.publishControl({ kind: 'takeover', sessionId: session.id, owner: previous });
   }
+  // A racing resume on another instance rotated (and attached) before our attach, so its
+  // rotation may have overwritten ours; nobody attached earlier can write after this point.
+  const tokenHash = hashToken(token);
+  const current = await hub.store.getSession(session.id);
+  if (!current) return 'unknown';
+  if (current.tokenHash !== tokenHash) await hub.store.updateSession(session.id, { tokenHash });
   conn.session = localSession(session.id, boundUser, session.rooms, session.positions);
   hub.sessions.attach(conn);
 

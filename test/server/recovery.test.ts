@@ -245,6 +245,69 @@ describe('recovery', () => {
     expect((await back.next('STATE_RECOVERED')).sessionId).toBe(session.sessionId);
   });
 
+  it('two instances racing to resume one session: one holds it and its token keeps working', async () => {
+    const store = new MemoryStore();
+    const x = await startServer({ store });
+    const y = await startServer({ store });
+    for (let round = 0; round < 10; round++) {
+      const { client, session } = await connectNew(x, ['race']);
+      client.ws.terminate();
+      await client.closed;
+      const [a, b] = await Promise.all([TestClient.open(x.url), TestClient.open(y.url)]);
+      for (const c of [a, b]) c.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+      const answers = await Promise.all([a, b].map((c) => c.take((f): f is Extract<typeof f, { type: 'STATE_RECOVERED' | 'NEW_SESSION' }> => f.type === 'STATE_RECOVERED' || f.type === 'NEW_SESSION', 'a handshake answer')));
+      const holders = [a, b].filter((_, i) => answers[i]!.type === 'STATE_RECOVERED');
+      expect(holders.length).toBeGreaterThanOrEqual(1);
+      await until(() => holders.filter((c) => c.ws.readyState === c.ws.OPEN).length === 1, 'one connection holds the session');
+      const winner = holders.find((c) => c.ws.readyState === c.ws.OPEN)!;
+      const token = (answers[[a, b].indexOf(winner)] as { resumeToken: string }).resumeToken;
+      for (const c of [a, b]) c.ws.terminate();
+      await Promise.all([a.closed, b.closed]);
+      const back = await reconnect(x, session.sessionId, token);
+      expect((await back.next('STATE_RECOVERED')).sessionId).toBe(session.sessionId);
+      back.ws.terminate();
+    }
+    await teardown();
+    await store.close();
+  });
+
+  it('keeps the token of the last instance to attach when a loser rotated after it', async () => {
+    const inner = new MemoryStore();
+    const delayed = (method: string, ms: number) =>
+      new Proxy(inner, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          const bound = (value as (...a: unknown[]) => unknown).bind(target);
+          if (prop !== method) return bound;
+          return async (...args: unknown[]) => {
+            await new Promise((r) => setTimeout(r, ms));
+            return bound(...args);
+          };
+        },
+      });
+    // Both read the session at once; x rotates late but attaches before y, which attaches last.
+    const x = await startServer({ store: delayed('updateSession', 60) });
+    const y = await startServer({ store: delayed('attachSession', 200) });
+    const { client, session } = await connectNew(x, ['race']);
+    client.ws.terminate();
+    await client.closed;
+    const [a, b] = await Promise.all([TestClient.open(x.url), TestClient.open(y.url)]);
+    const frame = { type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 } as const;
+    a.send(frame);
+    b.send(frame);
+    const loser = await a.next('STATE_RECOVERED');
+    const winner = await b.next('STATE_RECOVERED');
+    expect((await a.closed).code).toBe(4002);
+    expect(loser.resumeToken).not.toBe(winner.resumeToken);
+    b.ws.terminate();
+    await b.closed;
+    const back = await reconnect(y, session.sessionId, winner.resumeToken);
+    expect((await back.next('STATE_RECOVERED')).sessionId).toBe(session.sessionId);
+    await teardown();
+    await inner.close();
+  });
+
   it('ends the session at once on BYE', async () => {
     const ended: string[] = [];
     const server = await startServer({ sessionExpired: (id, _record, reason) => void ended.push(`${id}:${reason}`) });
