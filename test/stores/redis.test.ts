@@ -54,6 +54,26 @@ describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
     }
   });
 
+  it('leaves no sockets or timers behind after close', async () => {
+    const count = (): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+      return { sockets: counts['TCPSocketWrap'] ?? 0, timers: counts['Timeout'] ?? 0 };
+    };
+    const before = count();
+    const store = new RedisStore({ url: REDIS_URL, keyPrefix: `${base}handles:`, onError: () => undefined });
+    await store.ping();
+    await store.subscribe('room:r', () => undefined);
+    await store.append('room:r', entry('m'), KEEP_ALL);
+    expect(count().sockets).toBeGreaterThan(before.sockets);
+    await store.close();
+    await until(() => count().sockets <= before.sockets, 'both connections closed');
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = count();
+    expect(after.sockets).toBeLessThanOrEqual(before.sockets);
+    expect(after.timers).toBeLessThanOrEqual(before.timers);
+  });
+
   it('works on a caller-supplied ioredis client and leaves it open on close', async () => {
     const client = new Redis(REDIS_URL);
     client.on('error', () => undefined);
@@ -126,6 +146,7 @@ describe('RedisStore without Redis', () => {
 
   it('fails fast with ERR_STORE_UNAVAILABLE when Redis is unreachable, and never throws uncaught', async () => {
     const port = await unusedPort();
+    const timersBefore = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
     const errors: Error[] = [];
     const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, onError: (error) => errors.push(error), commandTimeoutMs: 1000 });
     try {
@@ -151,6 +172,9 @@ describe('RedisStore without Redis', () => {
       await store.close();
     }
     await expect(store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    // No reconnection timer survives close.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
   });
 });
 
