@@ -55,7 +55,7 @@ describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
   });
 
   it('leaves no sockets or timers behind after close', async () => {
-    const count = (): Record<string, number> => {
+    const count = (): { sockets: number; timers: number } => {
       const counts: Record<string, number> = {};
       for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
       return { sockets: counts['TCPSocketWrap'] ?? 0, timers: counts['Timeout'] ?? 0 };
@@ -65,7 +65,6 @@ describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
     await store.ping();
     await store.subscribe('room:r', () => undefined);
     await store.append('room:r', entry('m'), KEEP_ALL);
-    expect(count().sockets).toBeGreaterThan(before.sockets);
     await store.close();
     await until(() => count().sockets <= before.sockets, 'both connections closed');
     await new Promise((resolve) => setImmediate(resolve));
