@@ -49,7 +49,7 @@ describe.skipIf(!redisUp)('state over Redis', () => {
     const events: Json[] = [];
     const appends: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) {
-      const e = i % 3 === 0 ? { set: `k${i % 4}`, value: 'z'.repeat(300) + i } : { inc: 1 };
+      const e: Json = i % 3 === 0 ? { set: `k${i % 4}`, value: 'z'.repeat(300) + i } : { inc: 1 };
       events.push(e);
       appends.push((i % 2 === 0 ? a : b).append('room:c', e));
     }
@@ -69,7 +69,7 @@ describe.skipIf(!redisUp)('state over Redis', () => {
 
   it('rebuilds a long Redis log in the worker pool and equals a full replay', async () => {
     const [ra] = await pair();
-    const events: Json[] = Array.from({ length: 3000 }, (_, i) => (i === 2999 ? { probe: true } : { inc: 1 }));
+    const events: Json[] = Array.from({ length: 3000 }, (_, i): Json => (i === 2999 ? { probe: true } : { inc: 1 }));
     for (let v = 0; v < events.length; v++) await ra.appendStateEvent('room:big', v, { encoding: 'json', data: JSON.stringify(events[v]) });
     const engine = track(new StateEngine({ store: ra, reducerModule: REDUCER, workers: 1, workerThreshold: 1000 }));
     const got = await engine.get('room:big');
