@@ -53,6 +53,9 @@ const STOP_ERRORS: Record<number, ErrorCode> = {
   [CLOSE_CODES.ORIGIN_REJECTED]: 'ERR_ORIGIN_REJECTED',
 };
 
+/** Frames a protocol server may send first. */
+const HANDSHAKE_ANSWERS: ReadonlySet<string> = new Set(['NEW_SESSION', 'STATE_RECOVERED', 'ERROR']);
+
 /** How long `close()` waits for the socket's close handshake before giving up on it (ms). */
 const CLOSING_TIMEOUT = 2000;
 
@@ -461,6 +464,14 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       return;
     }
     const decoded = decodeServerFrame(data);
+    if (this.#o.mode === 'auto' && !this.#handshaken && !(decoded.ok && HANDSHAKE_ANSWERS.has(decoded.frame.type))) {
+      // The server selected the subprotocol but does not speak it: `ws` servers select the first
+      // offered subprotocol by default, so an echo server sends our HELLO back. Plain it is.
+      this.#plainDetected = true;
+      this.#immediateRetry = true;
+      this.#abort(socket, 1000, 'plain server');
+      return;
+    }
     if (!decoded.ok) {
       this.#reportError(new ResilientSocketError(decoded.code, `invalid frame from the server: ${decoded.message}`));
       return;
