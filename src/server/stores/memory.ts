@@ -60,7 +60,13 @@ interface MemoryState {
   snapshot: Snapshot | null;
 }
 
-/** A `Store` held in this process's memory. */
+/**
+ * A `Store` held in this process's memory. Writes are atomic because each method does all its
+ * work synchronously before its first await point. Listeners (`subscribe`, `subscribeState`,
+ * `onControl`) run in write order on a microtask after the write, never inside the writer's
+ * call and always before the writer's `await` resumes (see `NotifyQueue`). Stored entries are
+ * frozen and shared with every reader: do not mutate them.
+ */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #now: () => number;

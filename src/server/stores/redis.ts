@@ -75,7 +75,13 @@ export interface RedisStoreOptions {
 
 type Refusal = ['no_session'] | ['duplicate' | 'out_of_order', number];
 
-/** A `Store` on Redis, shared by every instance using the same Redis and `keyPrefix`. */
+/**
+ * A `Store` on Redis, shared by every instance using the same Redis and `keyPrefix`. Every
+ * atomic write is one Lua script. Live entries reach listeners through pub/sub, so a listener
+ * may run before or after the writer's `append` resolves; on every instance they arrive in
+ * offset order, once, with holes from connection drops filled from history (`StreamFeed`).
+ * Failures reject with `ERR_STORE_UNAVAILABLE` (retry later) or `ERR_INTERNAL`.
+ */
 export class RedisStore implements Store {
   readonly kind = 'redis';
   readonly #keys: RedisKeys;
