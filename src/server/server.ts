@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { ResilientSocketError, roomStream, sessionStream, SUBPROTOCOL, ROOM_NAME } from '../protocol/index.js';
 import type { Json } from '../protocol/index.js';
 import type { ControlMessage, Store, StreamEntry } from './stores/store.js';
+import { MemoryStore } from './stores/memory.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { Connection } from './connection.js';
@@ -25,10 +26,7 @@ import type { HttpHandler } from './http.js';
 
 /** Build the store named by the options; the Redis store is imported only when asked for. */
 async function openStore(store: ServerOptions['store']): Promise<{ store: Store; owned: boolean }> {
-  if (store === undefined) {
-    const { MemoryStore } = await import('./stores/memory.js');
-    return { store: new MemoryStore(), owned: true };
-  }
+  if (store === undefined) return { store: new MemoryStore(), owned: true };
   if (typeof store === 'object' && store !== null && 'redis' in store) {
     if (typeof store.redis !== 'string') throw new ResilientSocketError('ERR_INVALID_OPTION', 'options.store.redis must be a Redis URL string');
     // A specifier the bundler does not follow: ioredis is loaded only by servers that use Redis
