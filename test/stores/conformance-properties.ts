@@ -105,5 +105,36 @@ export function propertyTests(world: () => World, runs: number): void {
         { numRuns: runs },
       );
     });
+
+    it('racing sequenced appends from two instances keep every session exactly once and in order', async () => {
+      let run = 0;
+      const attempt = fc.record({ session: fc.integer({ min: 0, max: 2 }), seq: fc.integer({ min: 1, max: 5 }), onB: fc.boolean() });
+      await fc.assert(
+        fc.asyncProperty(fc.array(attempt, { minLength: 1, maxLength: 30 }), async (attempts) => {
+          const { a, b } = world();
+          const tag = `race-${++run}`;
+          const stream = `room:${tag}`;
+          const ids = [0, 1, 2].map((i) => `${tag}-s${i}`);
+          await Promise.all(ids.map((id) => a.createSession(session(id))));
+          // All at once: the store alone decides the interleaving.
+          const results = await Promise.all(attempts.map((t, i) => (t.onB ? b : a).append(stream, entry(`${ids[t.session]}#${t.seq}#${i}`, t.seq, ids[t.session]!), KEEP_ALL, { sessionId: ids[t.session]!, seq: t.seq })));
+          for (const [i, result] of results.entries()) {
+            const seq = attempts[i]!.seq;
+            if (result.status === 'duplicate') expect(result.lastSeq).toBeGreaterThanOrEqual(seq);
+            else if (result.status === 'out_of_order') expect(result.lastSeq).toBeLessThan(seq - 1);
+            else expect(result.status).toBe('appended');
+          }
+          const { entries } = await b.read(stream, 0, 1000);
+          expect(entries.map((e) => e.offset)).toEqual(entries.map((_, i) => i + 1));
+          expect(entries).toHaveLength(results.filter((r) => r.status === 'appended').length);
+          for (const id of ids) {
+            const seqs = entries.filter((e) => e.from === id).map((e) => e.data);
+            const lastSeq = (await a.getSession(id))!.lastSeq;
+            expect(seqs).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
+          }
+        }),
+        { numRuns: runs },
+      );
+    });
   });
 }
