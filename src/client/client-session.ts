@@ -363,7 +363,7 @@ export class ClientSession {
 
   #onRecovered(frame: StateRecoveredFrame): void {
     this.#session = { id: frame.sessionId, token: frame.resumeToken, user: frame.user };
-    for (const item of this.#queue.ack(frame.lastSeq)) this.#settle(item);
+    for (const item of this.#queue.settleUpTo(frame.lastSeq)) this.#settle(item);
     this.#rooms = new Set(Object.keys(frame.rooms));
     const roomStreams = new Map(Object.values(frame.rooms).map((rp) => [rp.stream, rp]));
     const own = sessionStream(frame.sessionId);

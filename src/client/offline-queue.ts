@@ -130,6 +130,29 @@ export class OfflineQueue {
   }
 
   /**
+   * The server says it processed everything up to `lastSeq` (`STATE_RECOVERED`): settle those
+   * and make sure new operations are numbered after it, even if this client's own numbering fell
+   * behind (storage restored from an older copy): reusing a processed `seq` would make the
+   * server drop a new operation as a duplicate.
+   */
+  settleUpTo(lastSeq: number): QueueItem[] {
+    const settled = this.ack(lastSeq);
+    const first = this.#items[0];
+    if (lastSeq >= this.#nextSeq) {
+      let seq = lastSeq + 1;
+      for (const item of this.#items) item.seq = seq++;
+      this.#nextSeq = seq;
+      this.#lastAckedSeq = lastSeq;
+    } else if (first !== undefined && first.seq !== lastSeq + 1) {
+      // Cannot happen with consecutive numbering; kept honest rather than assumed.
+      let seq = lastSeq + 1;
+      for (const item of this.#items) item.seq = seq++;
+      this.#nextSeq = seq;
+    }
+    return settled;
+  }
+
+  /**
    * A new session: numbering starts again at 1. `prefix` operations (re-joins of the rooms the
    * old session was in) go first, so the queued operations that need those rooms follow them.
    * Returns the new prefix items.

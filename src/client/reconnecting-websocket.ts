@@ -332,7 +332,11 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     if (code !== 1000 && (code < 3000 || code > 4999)) {
       throw new ResilientSocketError('ERR_INVALID_OPTION', `close code must be 1000 or in 3000-4999, got ${code}`);
     }
-    if (this.#closedForGood && this.#status === 'closed') return;
+    if (this.#closedForGood && this.#status === 'closed') {
+      // Already stopped (a fatal close code, maxRetries): still end the session if asked.
+      if (options.endSession ?? true) void this.#session?.end();
+      return;
+    }
     this.#closedForGood = true;
     this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
@@ -371,7 +375,13 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     if (this.#o.mode === 'plain') return;
     try {
       let key = this.#o.sessionKey;
-      if (key === undefined) key = deriveSessionKey(typeof this.#urlProvider === 'string' ? this.#urlProvider : await this.#urlProvider());
+      if (key === undefined) {
+        try {
+          key = deriveSessionKey(typeof this.#urlProvider === 'string' ? this.#urlProvider : await this.#urlProvider());
+        } catch {
+          key = 'default'; // the provider failed now; connection attempts will report it
+        }
+      }
       this.#session = new ClientSession(this.#sessionHost(), this.#o.storage ?? defaultStorage(), key, this.#o);
       const restored = await this.#session.load();
       if (restored.length > 0) this.#emit('restored', restored);

@@ -30,7 +30,7 @@ export interface SavedState {
 }
 
 /** How `receive` treated a frame (for stats and tests). */
-export type ReceiveOutcome = 'applied' | 'confirmed' | 'stale' | 'gap' | 'bad_patch' | 'wrong_scope';
+export type ReceiveOutcome = 'applied' | 'confirmed' | 'rewound' | 'stale' | 'gap' | 'bad_patch' | 'wrong_scope';
 
 /** One scope's replica. */
 export class StateReplica {
@@ -40,6 +40,8 @@ export class StateReplica {
   private _version: number | null = null;
   private _confirmed = false;
   private resyncPending = false;
+  /** No update received since the last (re)connection or restore. */
+  private fresh = true;
   private readonly persist: ((scope: string, saved: SavedState) => void) | undefined;
 
   /** @param persist called with every new value and version the replica accepts. */
@@ -80,6 +82,7 @@ export class StateReplica {
     this._value = saved.value;
     this._version = saved.version;
     this._confirmed = false;
+    this.fresh = true;
     return [{ type: 'change', change: { scope: this.scope, value: this._value, version: saved.version, source: 'restored', confirmed: false } }];
   }
 
@@ -97,14 +100,20 @@ export class StateReplica {
   /** The connection dropped: a resync asked on it will not be answered, ask again if needed. */
   connectionLost(): void {
     this.resyncPending = false;
+    this.fresh = true;
   }
 
   /** Apply one `STATE_UPDATE` for this scope; returns what to do and how it was treated. */
   receive(frame: StateUpdateFrame): { outcome: ReceiveOutcome; actions: StateAction[] } {
     if (frame.scope !== this.scope) return { outcome: 'wrong_scope', actions: [] };
     const held = this._version;
+    const fresh = this.fresh;
+    this.fresh = false;
     if (frame.full !== undefined) {
       if (held === null || frame.version > held) return this.accept(frame.full, frame.version, frame.reason, 'applied');
+      // The first answer on a new connection is the server's current state: a lower version there
+      // means the server lost the scope's history (e.g. an evicted key), and its word is final.
+      if (fresh && frame.reason !== 'live' && frame.version < held) return this.accept(frame.full, frame.version, frame.reason, 'rewound');
       // The same version again confirms a restored value; the server's value is the truth.
       if (frame.version === held && !this._confirmed) return this.accept(frame.full, frame.version, frame.reason, 'confirmed');
       return { outcome: 'stale', actions: [this.ack()] };
@@ -126,7 +135,7 @@ export class StateReplica {
   }
 
   private accept(value: Json, version: number, reason: StateUpdateReason, outcome: ReceiveOutcome): { outcome: ReceiveOutcome; actions: StateAction[] } {
-    const changed = outcome === 'applied' || value !== this._value || !this._confirmed;
+    const changed = outcome !== 'confirmed' || value !== this._value || !this._confirmed;
     this._value = value;
     this._version = version;
     this._confirmed = true;

@@ -231,6 +231,19 @@ describe('client restarts (a new instance on the same storage)', () => {
     await resumeFails({ tamper: true }, ['token_rejected']);
   });
 
+  it('two live instances on one storage: the second takes the session over, the first stops with ERR_SESSION_TAKEN_OVER', async () => {
+    const server = await startServer();
+    const storage = new MemoryStorage();
+    const first = connect(server.url, { storage });
+    await first.opened();
+    const second = connect(server.url, { storage });
+    await second.opened();
+    expect(second.ws.sessionId).toBe(first.ws.sessionId);
+    await waitFor(() => first.ws.status === 'closed', 'the first to stop');
+    expect(first.errors).toContain('ERR_SESSION_TAKEN_OVER');
+    expect(second.ws.status).toBe('open');
+  });
+
   it('stops with ERR_UNAUTHORIZED when authenticate refuses, and never reconnects by itself', async () => {
     let attempts = 0;
     const server = await startServer({

@@ -64,6 +64,13 @@ describe('OfflineQueue', () => {
     expect(q.nextSeq).toBe(3);
   });
 
+  it('numbers new operations after the server\'s lastSeq even if local numbering fell behind', () => {
+    const q = new OfflineQueue(big);
+    q.push(msg('a'), 1);
+    expect(q.settleUpTo(5).map((i) => i.seq)).toEqual([1]);
+    expect(q.push(msg('b'), 1).seq).toBe(6);
+  });
+
   it('restores a snapshot, marking items as restored', () => {
     const q = new OfflineQueue(big);
     for (const id of ['a', 'b', 'c']) q.push(msg(id), 1);
@@ -118,7 +125,7 @@ describe('OfflineQueue', () => {
             if (!s.loseAck) settle(q.ack(frame.seq));
           } else if (s.kind === 'cut') {
             // Reconnect and resume: STATE_RECOVERED.lastSeq settles, the rest is re-sent.
-            settle(q.ack(lastSeq));
+            settle(q.settleUpTo(lastSeq));
             transmitAll();
           } else {
             // The session expired: a new one starts; unacked operations are renumbered. The old
