@@ -90,6 +90,19 @@ describe('StateSync', () => {
     expect(sync.get(S)).toEqual({ value: { n: 2 }, version: 2, confirmed: true });
   });
 
+  it('takes a lower version only as the first recovery answer on a new connection (server lost state)', () => {
+    const sync = new StateSync();
+    sync.receive(full(9, { n: 9 }));
+    expect(sync.receive(full(3, { n: 3 }, 'recovery')).outcome).toBe('stale');
+    sync.connectionLost();
+    expect(sync.receive(full(3, { n: 3 }, 'live')).outcome).toBe('stale');
+    sync.connectionLost();
+    const r = sync.receive(full(3, { n: 3 }, 'recovery'));
+    expect(r.outcome).toBe('rewound');
+    expect(changes(r.actions)).toEqual([{ scope: S, value: { n: 3 }, version: 3, source: 'recovery', confirmed: true }]);
+    expect(sync.receive(full(2, { n: 2 }, 'recovery')).outcome).toBe('stale');
+  });
+
   it('after a new session keeps showing values but takes the next full update at any version', () => {
     const sync = new StateSync();
     sync.receive(full(9, { n: 9 }));
