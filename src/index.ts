@@ -3,7 +3,7 @@
  * code (Node-only pieces are in `resilient-socket/node`).
  */
 export { ReconnectingWebSocket } from './client/reconnecting-websocket.js';
-export type { ClientStats } from './client/reconnecting-websocket.js';
+export type { ClientStats } from './client/stats.js';
 export type { SendOptions, SendResult } from './client/client-session.js';
 export type {
   ConnectionStatus,

@@ -19,33 +19,15 @@ import type { CompatListener, CompatEventType } from './compat-events.js';
 import type { CloseInfo, ConnectionMode, ConnectionStatus, OpenInfo, ReceivedMessage, ReconnectingWebSocketEvents } from './events.js';
 import { Heartbeat } from './heartbeat.js';
 import { DEFAULTS, resolveOptions } from './options.js';
-import type { EventTargetLike, ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
+import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
 import { PlainQueue } from './plain-queue.js';
+import { byteLength, deriveSessionKey, detach, handled, isBinary, rethrowLater } from './socket-utils.js';
+import type { ClientStats } from './stats.js';
+import { watchEnvironment } from './watch-environment.js';
 import type { PlainData } from './plain-queue.js';
 import { defaultTimers } from './timers.js';
 import type { Timers } from './timers.js';
 import type { WebSocketConstructor, WebSocketLike } from './web-socket-like.js';
-
-/** Counters and gauges of one client. */
-export interface ClientStats {
-  /** Successful reconnections (opens after the first). */
-  reconnects: number;
-  /** Last heartbeat round-trip time (ms), or null before the first PONG. */
-  rtt: number | null;
-  /** Operations waiting in the offline queue (protocol: until acked; plain: until handed to the socket). */
-  queueLength: number;
-  /** Their encoded bytes. */
-  queueBytes: number;
-  /** Frames and bytes received/sent on the wire (bytes: UTF-8 length of text, byteLength of binary). */
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** Application messages delivered to the application. */
-  messagesIn: number;
-  /** Application messages acknowledged by the server (plain mode: handed to the socket). */
-  messagesOut: number;
-}
 
 const STOP_ERRORS: Record<number, ErrorCode> = {
   [CLOSE_CODES.UNAUTHORIZED]: 'ERR_UNAUTHORIZED',
@@ -735,22 +717,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
 
   /** Retry at once on `online` and when the page becomes visible; check an open connection. */
   #attachEnvironment(): void {
-    if (this.#detachEnvironment) return;
-    const env = this.#o.environment;
-    const win = env ? env.window : (globalThis as unknown as Partial<EventTargetLike>);
-    const doc = env ? env.document : (globalThis as { document?: EventTargetLike & { visibilityState?: string } }).document;
-    const wake = (): void => this.#wake();
-    const onVisible = (): void => {
-      if (doc?.visibilityState === undefined || doc.visibilityState === 'visible') this.#wake();
-    };
-    const useWindow = this.#o.reconnectOnOnline && typeof win?.addEventListener === 'function' && typeof win.removeEventListener === 'function';
-    const useDocument = this.#o.reconnectOnVisible && typeof doc?.addEventListener === 'function' && typeof doc.removeEventListener === 'function';
-    if (useWindow) win!.addEventListener!('online', wake);
-    if (useDocument) doc!.addEventListener('visibilitychange', onVisible);
-    this.#detachEnvironment = () => {
-      if (useWindow) win!.removeEventListener!('online', wake);
-      if (useDocument) doc!.removeEventListener('visibilitychange', onVisible);
-    };
+    this.#detachEnvironment ??= watchEnvironment(this.#o, () => this.#wake());
   }
 
   #wake(): void {
@@ -763,54 +730,4 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       this.#heartbeat?.pingNow();
     }
   }
-}
-
-/** Default session key: origin and path of the URL (credentials in the query do not split sessions). */
-function deriveSessionKey(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return url.split(/[?#]/)[0] ?? url;
-  }
-}
-
-function detach(socket: WebSocketLike): void {
-  // No-ops, not null: ws emits 'error' on an aborted connecting socket and would throw without a listener.
-  const noop = (): void => undefined;
-  socket.onopen = noop;
-  socket.onmessage = noop;
-  socket.onclose = noop;
-  socket.onerror = noop;
-}
-
-function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
-
-function isBinary(data: unknown): boolean {
-  return (
-    data instanceof ArrayBuffer ||
-    ArrayBuffer.isView(data) ||
-    (typeof Blob !== 'undefined' && data instanceof Blob)
-  );
-}
-
-function byteLength(data: unknown): number {
-  if (typeof data === 'string') return utf8Length(data);
-  if (data instanceof ArrayBuffer) return data.byteLength;
-  if (ArrayBuffer.isView(data)) return data.byteLength;
-  if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
-  if (Array.isArray(data)) return data.reduce((n: number, d) => n + byteLength(d), 0);
-  return 0;
-}
-
-function rethrowLater(error: unknown): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-  if (typeof report === 'function') report(error);
-  else
-    setTimeout(() => {
-      throw error;
-    }, 0);
 }
