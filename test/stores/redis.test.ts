@@ -83,8 +83,12 @@ describe.skipIf(!redisUp)('RedisStore on a real Redis', () => {
       await store.subscribe('room:r', (e) => seen.push(e.offset));
       await store.append('room:r', entry('m1'), KEEP_ALL);
       await until(() => seen.length === 1, 'the entry');
+      const listenersBefore = client.listenerCount('error');
       await store.close();
       expect(await client.ping()).toBe('PONG');
+      // The store detached what it added to the caller's client.
+      expect(client.listenerCount('error')).toBe(listenersBefore - 1);
+      expect(client.listenerCount('ready')).toBe(0);
     } finally {
       client.disconnect();
     }

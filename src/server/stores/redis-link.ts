@@ -43,6 +43,9 @@ export class RedisLink {
   #closed = false;
   #down = false;
   #clientWasReady = false;
+  /** What this link attached to the command client, detached on close if the caller owns it. */
+  // `any`: the listener type of EventEmitter.on/off, which these handlers are passed to.
+  #clientHandlers: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(options: RedisLinkOptions) {
     this.#options = options;
@@ -57,23 +60,26 @@ export class RedisLink {
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? new Redis(options.url, settings);
     this.#sub = this.#client.duplicate(settings);
-    for (const connection of [this.#client, this.#sub]) {
-      connection.on('error', (error: Error) => this.#report(error));
-      // A clean close (Redis restarted, CLIENT KILL, a proxy timeout) emits no 'error' but is
-      // trouble all the same.
-      connection.on('close', () => {
-        if (!this.#closed) this.#report(new Error('connection to Redis closed'));
-      });
-    }
-    this.#sub.on('message', (channel: string, message: string) => options.onMessage(channel, message));
-    this.#sub.on('ready', () => this.#resubscribe());
-    this.#sub.on('close', () => this.#confirmed.clear());
-    this.#client.on('ready', () => {
+    const onError = (error: Error): void => this.#report(error);
+    // A clean close (Redis restarted, CLIENT KILL, a proxy timeout) emits no 'error' but is
+    // trouble all the same.
+    const onClose = (): void => {
+      if (!this.#closed) this.#report(new Error('connection to Redis closed'));
+    };
+    const onClientReady = (): void => {
       this.#recovered();
       // A catch-up may have failed while only the command connection was down.
       if (this.#clientWasReady && this.#sub.status === 'ready') options.onResubscribed();
       this.#clientWasReady = true;
-    });
+    };
+    this.#clientWasReady = this.#client.status === 'ready';
+    this.#clientHandlers = [['error', onError], ['close', onClose], ['ready', onClientReady]];
+    for (const [event, handler] of this.#clientHandlers) this.#client.on(event, handler);
+    this.#sub.on('error', onError);
+    this.#sub.on('close', onClose);
+    this.#sub.on('message', (channel: string, message: string) => options.onMessage(channel, message));
+    this.#sub.on('ready', () => this.#resubscribe());
+    this.#sub.on('close', () => this.#confirmed.clear());
   }
 
   /** Runs a command on the command connection; failures become `ERR_STORE_UNAVAILABLE`. */
@@ -132,6 +138,7 @@ export class RedisLink {
     if (this.#closed) return;
     this.#closed = true;
     this.#channels.clear();
+    if (!this.#ownsClient) for (const [event, handler] of this.#clientHandlers) this.#client.off(event, handler);
     const connections = this.#ownsClient ? [this.#sub, this.#client] : [this.#sub];
     await Promise.all(connections.map(async (connection) => {
       await connection.quit().catch(() => undefined);
