@@ -118,6 +118,6 @@ async function bye(hub: Hub, conn: Connection): Promise<void> {
   const record = await hub.store.getSession(session.id);
   session.ended = true;
   await hub.sessions.end(session.id, record, 'bye');
-  hub.options.logger.info({ sessionId: session.id }, 'session ended by the client');
+  hub.options.logger.debug({ sessionId: session.id }, 'session ended by the client');
   conn.close(1000, 'bye');
 }

@@ -131,7 +131,7 @@ async function startSession(hub: Hub, conn: Connection, user: string | null, wan
   });
   for (const stream of streams) conn.release(stream);
   conn.markOpen();
-  hub.options.logger.info({ connection: conn.id, sessionId: id, user, reason }, 'session started');
+  hub.options.logger.debug({ connection: conn.id, sessionId: id, user, reason }, 'session started');
   for (const room of rooms) await hub.state.onJoin(conn, room);
   await hub.state.onHandshake(conn, {});
 }
@@ -208,7 +208,7 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   conn.markOpen();
   hub.metrics.replayed.inc(replayed);
   hub.metrics.recoveries.inc({ result: first === undefined ? 'recovered' : 'gap' });
-  hub.options.logger.info({ connection: conn.id, sessionId: session.id, replayed, gaps: gaps.length, takeover: previous !== null }, 'session resumed');
+  hub.options.logger.debug({ connection: conn.id, sessionId: session.id, replayed, gaps: gaps.length, takeover: previous !== null }, 'session resumed');
   await hub.state.onHandshake(conn, frame.state ?? {});
   return undefined;
 }

@@ -13,6 +13,9 @@ import { dispatch, flushPositions } from './dispatch.js';
 
 let nextId = 0;
 
+/** The guards below already report their failures; this keeps a broken logger from crashing the process. */
+const ignore = (): void => {};
+
 /** Take over a freshly upgraded socket. @internal */
 export function acceptConnection(hub: Hub, ws: WebSocket, request: IncomingMessage): Connection {
   const conn = new Connection((++nextId).toString(36), hub.instanceId, ws, request, {
@@ -63,7 +66,7 @@ function onData(hub: Hub, conn: Connection, data: RawData, isBinary: boolean): v
       return;
     }
     conn.handshakeReceived = true;
-    void conn.enqueue(() => guardHandshake(hub, conn, frame));
+    void conn.enqueue(() => guardHandshake(hub, conn, frame)).catch(ignore);
     return;
   }
   if (frame.type === 'PING' && conn.phase === 'open') {
@@ -71,7 +74,7 @@ function onData(hub: Hub, conn: Connection, data: RawData, isBinary: boolean): v
     conn.send({ type: 'PONG', t: frame.t });
     return;
   }
-  void conn.enqueue(() => guardFrame(hub, conn, frame));
+  void conn.enqueue(() => guardFrame(hub, conn, frame)).catch(ignore);
 }
 
 async function guardHandshake(hub: Hub, conn: Connection, frame: ClientFrame & { type: 'HELLO' | 'RECONNECT' }): Promise<void> {
@@ -110,7 +113,7 @@ function onClose(hub: Hub, conn: Connection, code: number): void {
   hub.connections.delete(conn.id);
   hub.options.logger.debug({ connection: conn.id, sessionId: conn.session?.id, code, wasOpen }, 'connection closed');
   // Queued behind a handshake still in progress, so a session it attaches is detached again.
-  void conn.enqueue(() => cleanup(hub, conn));
+  void conn.enqueue(() => cleanup(hub, conn)).catch(ignore);
 }
 
 async function cleanup(hub: Hub, conn: Connection): Promise<void> {

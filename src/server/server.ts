@@ -258,9 +258,11 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    void handleHttp(req, res).then((handled) => {
-      if (!handled) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    });
+    void handleHttp(req, res)
+      .then((handled) => {
+        if (!handled) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      })
+      .catch(() => res.destroy());
   };
   httpServer.on('upgrade', onUpgrade);
   if (ownsHttp) httpServer.on('request', onRequest);

@@ -112,4 +112,24 @@ describe('handshake', () => {
     expect((await second.next('NEW_MESSAGE')).id).toBe('after-takeover');
     expect(server.connectionCount).toBe(1);
   });
+
+  it('never logs a resume token, at any level', async () => {
+    const lines: string[] = [];
+    const record = (obj: object, msg?: string) => void lines.push(JSON.stringify({ obj, msg }));
+    const server = await startServer({ logger: { debug: record, info: record, warn: record, error: record } });
+    const { client, session } = await connectNew(server, ['logs']);
+    client.ws.terminate();
+    await client.closed;
+    const back = await TestClient.open(server.url);
+    back.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+    const recovered = await back.next('STATE_RECOVERED');
+    const wrong = await TestClient.open(server.url);
+    wrong.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken + 'x', positions: {}, lastAckedSeq: 0 });
+    await wrong.next('NEW_SESSION');
+    back.send({ type: 'BYE' });
+    await back.closed;
+    expect(lines.length).toBeGreaterThan(3);
+    const all = lines.join('\n');
+    for (const token of [session.resumeToken, recovered.resumeToken]) expect(all).not.toContain(token);
+  });
 });
