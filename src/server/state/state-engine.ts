@@ -120,6 +120,13 @@ export class StateEngine {
    */
   append(scope: string, event: Json, options: { dedup?: Dedup } = {}): Promise<StateAppendOutcome> {
     const { dedup } = options;
+    // Fold what a replay will read back: the event's JSON (no -0, no undefined members), and a
+    // copy the caller cannot change afterwards.
+    const text = JSON.stringify(event) as string | undefined;
+    if (text === undefined) {
+      return Promise.reject(new ResilientSocketError('ERR_STATE_REJECTED', 'a state event must be a JSON value', { details: { scope } }));
+    }
+    const canonical = JSON.parse(text) as Json;
     return this.locked(scope, async () => {
       const reducer = await this.loadReducer();
       for (let attempt = 0; ; attempt++) {
@@ -128,7 +135,7 @@ export class StateEngine {
         const version = c.version + 1;
         let next: Json;
         try {
-          next = applyOrReject(reducer.applyEvent, prev, event, { scope, version, replay: false });
+          next = applyOrReject(reducer.applyEvent, prev, canonical, { scope, version, replay: false });
         } catch (err) {
           if (dedup !== undefined) {
             const session = await this.store.getSession(dedup.sessionId);
@@ -136,7 +143,7 @@ export class StateEngine {
           }
           throw err;
         }
-        const blob = await encodeBlob(event, this.opts.compressThreshold);
+        const blob = await encodeBlob(canonical, this.opts.compressThreshold);
         const res = await this.store.appendStateEvent(scope, c.version, blob, dedup);
         if (res.status === 'conflict') {
           if (attempt >= this.opts.maxConflictRetries) {
