@@ -37,6 +37,8 @@ export interface LocalSession {
 /** Counters the connection reports to metrics. @internal */
 export interface ConnectionObserver {
   sent(frame: ServerFrame): void;
+  /** A pre-encoded live `NEW_MESSAGE` went out. */
+  delivered(): void;
 }
 
 /** A live connection. @internal */
@@ -124,8 +126,11 @@ export class Connection implements ConnectionContext {
     return this.queue;
   }
 
-  /** Deliver a stream entry (live or replayed) unless it is at or below the cursor. */
-  deliver(entry: StreamEntry, replay: boolean): boolean {
+  /**
+   * Deliver a stream entry (live or replayed) unless it is at or below the cursor. `encoded`
+   * returns the live frame's JSON, shared by every recipient of a fan-out.
+   */
+  deliver(entry: StreamEntry, replay: boolean, encoded?: () => string): boolean {
     const cursor = this.cursors.get(entry.stream);
     if (!cursor) return false;
     if (cursor.epoch !== undefined && cursor.epoch !== entry.epoch) {
@@ -136,16 +141,20 @@ export class Connection implements ConnectionContext {
     if (entry.offset <= cursor.lastOffset) return false;
     cursor.epoch = entry.epoch;
     cursor.lastOffset = entry.offset;
-    this.send(toFrame(entry, replay));
+    if (encoded && !replay) {
+      if (this.ws.readyState !== this.ws.OPEN) return true;
+      this.ws.send(encoded());
+      this.observer.delivered();
+    } else this.send(toFrame(entry, replay));
     return true;
   }
 
   /** A live entry arrived: buffer it while the stream is gated, deliver it otherwise. */
-  offer(entry: StreamEntry): void {
+  offer(entry: StreamEntry, encoded?: () => string): void {
     const cursor = this.cursors.get(entry.stream);
     if (!cursor) return;
     if (cursor.gated) cursor.buffer.push(entry);
-    else this.deliver(entry, false);
+    else this.deliver(entry, false, encoded);
   }
 
   /** Open the gate of a stream: deliver buffered live entries above the cursor, in order. */

@@ -23,6 +23,9 @@ export function acceptConnection(hub: Hub, ws: WebSocket, request: IncomingMessa
       if (frame.type === 'NEW_MESSAGE') hub.metrics.messagesOut.inc();
       else if (frame.type === 'ERROR') hub.metrics.errors.inc({ code: frame.code });
     },
+    delivered() {
+      hub.metrics.messagesOut.inc();
+    },
   });
   hub.connections.set(conn.id, conn);
   conn.handshakeTimer = setTimeout(() => {

@@ -4,6 +4,7 @@
  * before reading history and buffer live entries until the replay is done, so a message
  * published during the replay is delivered once, after it.
  */
+import { encodeFrame } from '../../protocol/index.js';
 import type { EntryListener, StreamEntry, Store } from '../stores/store.js';
 import type { Connection } from '../connection.js';
 import { toFrame } from '../connection.js';
@@ -115,6 +116,9 @@ export class Delivery {
   }
 
   private fanOut(connections: Set<Connection>, entry: StreamEntry): void {
-    for (const conn of connections) conn.offer(entry);
+    // Encode once for every recipient, and only if one of them sends it now.
+    let text: string | undefined;
+    const encoded = (): string => (text ??= encodeFrame(toFrame(entry, false)));
+    for (const conn of connections) conn.offer(entry, encoded);
   }
 }
