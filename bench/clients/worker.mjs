@@ -1,0 +1,215 @@
+// A client process of the bench: drives one library's clients on command from the parent.
+// Commands: cost (one connection, pipelined echo), open (a fleet), traffic/burst/stop, report,
+// publish (fixed-rate or windowed), close.
+import { serve, cpuMs } from '../lib/rpc.mjs';
+import { adapter } from './adapters.mjs';
+
+const now = () => performance.timeOrigin + performance.now();
+const payload = (i, size) => {
+  const head = `${i}:`;
+  return head + 'x'.repeat(Math.max(0, size - head.length));
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Pipelined echo through one connection: `count` messages, at most `window` unanswered. */
+async function cost({ lib, base, room, count, window, size, maxMs }) {
+  const a = await adapter(lib);
+  let sent = 0;
+  let got = 0;
+  let bad = 0;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  const outstanding = new Set();
+  let h;
+  const pump = () => {
+    while (sent < count && sent - got < window) {
+      const id = `m${sent}`;
+      outstanding.add(id);
+      h.send({ id, data: payload(sent, size) });
+      sent++;
+    }
+  };
+  const onMessage = (m) => {
+    const i = Number(m.id?.slice(1));
+    if (!outstanding.delete(m.id) || m.data !== payload(i, size)) bad++;
+    got++;
+    if (got >= count) done();
+    else pump();
+  };
+  h = await a.connect({ base, room, onMessage });
+  // warm-up outside the measurement is not done: the first messages pay for JIT like in an app.
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  pump();
+  const timeout = sleep(maxMs).then(() => 'timeout');
+  const r = await Promise.race([finished, timeout]);
+  const elapsedMs = now() - t0;
+  const cpu = cpuMs(cpu0);
+  h.close();
+  return { count, received: got, missing: outstanding.size, bad, elapsedMs, cpuMs: cpu, timedOut: r === 'timeout' };
+}
+
+// ---------------------------------------------------------------- fleets
+
+const fleet = [];
+let trafficTimer = null;
+
+/** Open `n` clients (indices from `first`), `concurrency` handshakes at a time. */
+async function open({ lib, base, n, first = 0, rooms, concurrency = 50, seqMode = false, maxMs = 120_000 }) {
+  const a = await adapter(lib);
+  const deadline = Date.now() + maxMs;
+  let next = 0;
+  const one = async () => {
+    while (next < n && Date.now() < deadline) {
+      const idx = first + next++;
+      const room = rooms ? rooms[idx % rooms.length] : null;
+      const c = { idx, room, attempts: [], opens: [], closes: [], sent: [], recv: new Map(), seq: seqMode ? new Map() : null, lat: [], k: 0, h: null };
+      fleet.push(c);
+      c.h = await a.connect({
+        base,
+        room,
+        onAttempt: () => c.attempts.push(Date.now()),
+        onOpen: (info) => c.opens.push([Date.now(), info?.recovered ? 1 : 0]),
+        onClose: () => c.closes.push(Date.now()),
+        onMessage: (m) => receive(c, m),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, one));
+  return { opened: fleet.length };
+}
+
+function receive(c, m) {
+  const t = now();
+  const id = String(m.id);
+  if (c.seq) {
+    // ordered stream `prefix<k>`: count, duplicates, gaps without keeping every id
+    const p = id.replace(/\d+$/, '');
+    const k = Number(id.slice(p.length));
+    let s = c.seq.get(p);
+    if (!s) c.seq.set(p, (s = { next: 0, got: 0, dup: 0, gap: 0, first: t, last: t }));
+    s.got++;
+    s.last = t;
+    if (k === s.next) s.next++;
+    else if (k < s.next) s.dup++;
+    else {
+      s.gap += k - s.next;
+      s.next = k + 1;
+    }
+    // one-way latency only for the fixed-rate phase (prefix `l`), not for saturation runs
+    if (p === 'l' && typeof m.t === 'number' && c.lat.length < 200_000) c.lat.push(t - m.t);
+    return;
+  }
+  const r = c.recv.get(id);
+  if (r) r[0]++;
+  else c.recv.set(id, [1, Math.round(t)]);
+}
+
+function sendOne(c) {
+  const id = `c${c.idx}-${c.k++}`;
+  c.sent.push([id, Date.now()]);
+  try {
+    c.h.send({ id, t: now(), data: payload(c.k, 100) });
+  } catch {
+    c.sent[c.sent.length - 1].push('threw');
+  }
+}
+
+/** Every client sends one message every `intervalMs` (staggered), until `stop`. */
+function traffic({ intervalMs }) {
+  stopTraffic();
+  let i = 0;
+  const perTick = Math.max(1, Math.ceil(fleet.length / (intervalMs / 10)));
+  trafficTimer = setInterval(() => {
+    for (let j = 0; j < perTick && fleet.length; j++) sendOne(fleet[i++ % fleet.length]);
+  }, 10);
+  return {};
+}
+function stopTraffic() {
+  if (trafficTimer) clearInterval(trafficTimer);
+  trafficTimer = null;
+  return {};
+}
+
+/**
+ * Publisher: `count` messages `prefix<k>` from client 0 (which must be in the room, in seq
+ * mode), either at `rateHz` or as fast as its own copies come back with at most `window`
+ * outstanding, so no buffer anywhere grows without bound.
+ */
+async function publish({ count, prefix = 'f', size = 100, rateHz = 0, window = 100, maxMs = 120_000 }) {
+  const c = fleet[0];
+  const own = () => c.seq?.get(prefix)?.got ?? 0;
+  const t0 = now();
+  const deadline = Date.now() + maxMs;
+  let k = 0;
+  for (; k < count && Date.now() < deadline; k++) {
+    if (rateHz > 0) {
+      const wait = t0 + (k * 1000) / rateHz - now();
+      if (wait > 1) await sleep(wait);
+    } else {
+      while (k - own() >= window && Date.now() < deadline) await sleep(1);
+    }
+    c.h.send({ id: `${prefix}${k}`, t: now(), data: payload(k, size) });
+  }
+  return { t0, t1: now(), sent: k };
+}
+
+/**
+ * Progress of a recovery: per client, how many of the `expect` messages `<room>-<tag><k>` it
+ * holds, duplicates, when the last arrived, and whether it reconnected after `since`.
+ */
+function progress({ tag, expect, since }) {
+  let complete = 0;
+  let got = 0;
+  let dup = 0;
+  let lastAt = 0;
+  let recovered = 0;
+  let reconnected = 0;
+  for (const c of fleet) {
+    let n = 0;
+    for (let k = 0; k < expect; k++) {
+      const r = c.recv.get(`${c.room}-${tag}${k}`);
+      if (!r) continue;
+      n++;
+      dup += r[0] - 1;
+      if (r[1] > lastAt) lastAt = r[1];
+    }
+    got += n;
+    if (n === expect) complete++;
+    const re = c.opens.find(([t]) => t >= since);
+    if (re) {
+      reconnected++;
+      if (re[1]) recovered++;
+    }
+  }
+  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected };
+}
+
+function report({ withLatency = false } = {}) {
+  return fleet.map((c) => ({
+    idx: c.idx,
+    room: c.room,
+    attempts: c.attempts,
+    opens: c.opens,
+    closes: c.closes,
+    sent: c.sent,
+    recv: c.seq ? null : [...c.recv],
+    seq: c.seq ? Object.fromEntries(c.seq) : null,
+    lat: withLatency ? c.lat : null,
+  }));
+}
+
+async function close() {
+  stopTraffic();
+  for (const c of fleet) {
+    try {
+      c.h?.close();
+    } catch {
+      // closing is best effort
+    }
+  }
+  fleet.length = 0;
+  return {};
+}
+
+serve({ cost, open, progress, traffic, burst: () => (fleet.forEach(sendOne), {}), stop: stopTraffic, publish, report, close, cpu: () => process.cpuUsage() });

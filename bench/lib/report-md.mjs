@@ -1,0 +1,153 @@
+// latest.md: the tables of a bench report, with each figure as "median (min–max)" over the
+// runs and the ratio to the issue's targets.
+
+const num = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+
+/** "median (min–max)" of a summary; just the value when there was one run. */
+function fig(s, d = 0, unit = '') {
+  if (!s || typeof s !== 'object' || s.median === null || s.median === undefined) return '–';
+  const m = `${num(s.median, d)}${unit}`;
+  return s.min === s.max || s.runs < 2 ? m : `${m} (${num(s.min, d)}–${num(s.max, d)})`;
+}
+const med = (s) => (s && typeof s === 'object' ? s.median : null);
+const ratio = (a, b, d = 2) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(d)}×`);
+const kb = (b) => (b === undefined ? '–' : `${(b / 1024).toFixed(2)} KB`);
+const errs = (o) => (o?.errors?.length ? ` ⚠ ${o.errors.length} failed run(s)` : '');
+
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function renderMarkdown(report) {
+  const { machine: m, results: r } = report;
+  const out = [];
+  out.push(`# resilient-socket benchmarks (${report.mode} run)`);
+  out.push('');
+  out.push(`${m.date} · ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB · ${m.platform} · Node ${m.node} · load average at start ${m.loadAverageAtStart.join(' / ')} · ${report.durationS} s`);
+  out.push('');
+  for (const n of report.notes) out.push(`> ${n}`);
+  if (report.notes.length) out.push('');
+  out.push('Figures are the median of the runs, with min–max in brackets. What each one measures: [bench/README.md](../README.md).');
+  out.push('');
+
+  if (r.size) {
+    out.push('## 1. Bundle size (esbuild, ESM, browser, minified; gzip -9, brotli 11)');
+    out.push('');
+    out.push(
+      table(
+        ['bundle', 'min', 'gzip', 'brotli', 'target (full client ≤ 6 KB gzip)'],
+        r.size.map((x) => [x.ours ? `**${x.name}**` : x.name, x.error ? `failed: ${x.error}` : kb(x.min), kb(x.gzip), kb(x.brotli), x.name.includes('(full') ? ratio(x.gzip, 6144) : '']),
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.cost) {
+    const ws = r.cost.libs.ws;
+    out.push(`## 2. Cost per message over loopback (${num(r.cost.plan.count)} messages of ~100 B, window ${r.cost.plan.window}, ${r.cost.runs} run(s))`);
+    out.push('');
+    out.push(
+      table(
+        ['client', 'msgs/s', 'client CPU ms / 1,000 msgs', 'CPU vs raw ws', 'bad echoes / missing'],
+        Object.entries(r.cost.libs).map(([k, v]) => [k === 'ours' ? '**ours** (protocol: room send, ids + acks)' : k, fig(v.msgsPerSec), fig(v.cpuMsPer1k, 1), ratio(med(v.cpuMsPer1k), med(ws?.cpuMsPer1k)), `${med(v.bad) ?? '–'} / ${med(v.missing) ?? '–'}${errs(v)}`]),
+      ),
+    );
+    out.push('');
+  }
+  if (r.fake) {
+    const raw = r.fake.libs.raw;
+    out.push(`### CPU per message against an in-memory socket (${num(r.fake.plan.count)} messages, ${r.fake.runs} runs)`);
+    out.push('');
+    out.push(
+      table(
+        ['client', 'client CPU ms / 1,000 msgs', 'vs raw (target ≤ 1.2×)', 'fake server time subtracted (ms / 1,000)', 'bad / missing'],
+        Object.entries(r.fake.libs).map(([k, v]) => [k === 'raw' ? 'raw (JSON encode/decode, like an app on ws)' : '**ours**', fig(v.cpuMsPer1k, 2), ratio(med(v.cpuMsPer1k), med(raw?.cpuMsPer1k)), fig(v.fakeServerMsPer1k, 2), `${med(v.bad) ?? '–'} / ${med(v.missing) ?? '–'}${errs(v)}`]),
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.outage) {
+    const p = r.outage.plan;
+    out.push(`## 3. Outage (${p.clients} clients, server SIGKILLed, down ${p.downMs / 1000} s, restarted on the same port; ${r.outage.runs} run(s))`);
+    out.push('');
+    out.push('![outage timeline](outage.svg)');
+    out.push('');
+    out.push(
+      table(
+        ['client', '50 % back', '99 % back (target ≤ 1,500 ms)', '100 % back', 'peak handshakes / 100 ms (target ≤ 50)', 'in flight at kill: sent / lost / dup', 'sent during outage: sent / lost / dup'],
+        Object.entries(r.outage.libs).map(([k, v]) => [
+          k === 'ours' ? '**ours** (Redis mode)' : k,
+          fig(v.back50Ms, 0, ' ms'),
+          `${fig(v.back99Ms, 0, ' ms')} · ${ratio(med(v.back99Ms), 1500)}`,
+          fig(v.back100Ms, 0, ' ms'),
+          `${fig(v.peakHandshakesPer100ms)} · ${ratio(med(v.peakHandshakesPer100ms), 50)}`,
+          `${fig(v.inflightSent)} / ${fig(v.inflightLost)} / ${fig(v.inflightDuplicated)}`,
+          `${fig(v.outageSent)} / ${fig(v.outageLost)} / ${fig(v.outageDuplicated)}${errs(v)}`,
+        ]),
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.storm) {
+    const p = r.storm.plan;
+    const v = r.storm.variants;
+    const sioMem = med(v['Socket.IO 4.8 recovery (in-memory)']?.allMs);
+    const sioRedis = med(v['Socket.IO 4.8 recovery (Redis Streams adapter)']?.allMs);
+    out.push(`## 4. Recovery storm (${p.clients} clients in ${p.rooms} rooms cut at once, ${p.perRoom} messages per room published while away; ${r.storm.runs} run(s))`);
+    out.push('');
+    out.push(
+      table(
+        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'clients complete', 'sessions recovered', 'lost', 'duplicated', 'server CPU ms'],
+        Object.entries(v).map(([k, x]) => [
+          x && k.startsWith('ours') ? `**${k}**` : k,
+          fig(x.allMs, 0, ' ms'),
+          k.startsWith('ours') ? ratio(med(x.allMs), k.includes('Redis') ? sioRedis : sioMem) : '',
+          fig(x.complete),
+          fig(x.recoveredSessions),
+          fig(x.lost),
+          fig(x.duplicated),
+          `${fig(x.serverCpuMs)}${errs(x)}`,
+        ]),
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.memory) {
+    const p = r.memory.plan;
+    const v = r.memory.variants;
+    const sio = med(v['Socket.IO 4.8 recovery (in-memory)']?.bytesPerSession);
+    out.push(`## 5. Memory per disconnected session (${num(p.sessions)} sessions × ${p.missed} missed messages, server heap after GC; ${r.memory.runs} run(s))`);
+    out.push('');
+    out.push(
+      table(
+        ['server', 'bytes per disconnected session', 'vs Socket.IO (target ≤ 0.5×)', 'bytes per connected session', 'heap baseline → after (MB)'],
+        Object.entries(v).map(([k, x]) => [k.startsWith('ours') ? `**${k}**` : k, fig(x.bytesPerSession), k.startsWith('ours') ? ratio(med(x.bytesPerSession), sio) : '', fig(x.bytesPerConnected), `${fig(x.heapBaselineMB, 1)} → ${fig(x.heapAfterMB, 1)}${errs(x)}`]),
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.fanout) {
+    const p = r.fanout.plan;
+    const v = r.fanout.variants;
+    const sio = med(v['Socket.IO 4.8']?.deliveriesPerSec);
+    out.push(`## Fan-out (1 publisher, ${p.subscribers} subscribers, 100-byte messages: ${num(p.count)} as fast as possible; latency at ${p.rateHz} msg/s; ${r.fanout.runs} run(s))`);
+    out.push('');
+    out.push(
+      table(
+        ['server', 'deliveries/s', 'vs Socket.IO (target ≥ 1×)', 'latency p50', 'latency p99', 'lost / dup'],
+        Object.entries(v).map(([k, x]) => [k.startsWith('ours') ? `**${k}**` : k, fig(x.deliveriesPerSec), k.startsWith('ours') ? ratio(med(x.deliveriesPerSec), sio) : '', fig(x.latencyP50Ms, 2, ' ms'), fig(x.latencyP99Ms, 2, ' ms'), `${fig(x.lost)} / ${fig(x.duplicated)}${errs(x)}`]),
+      ),
+    );
+    out.push('');
+  }
+
+  out.push('## Versions');
+  out.push('');
+  out.push(table(['package', 'version'], Object.entries(m.versions).map(([k, x]) => [k, x ?? '–'])));
+  out.push('');
+  return `${out.join('\n')}\n`;
+}

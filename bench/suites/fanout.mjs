@@ -1,0 +1,78 @@
+// Figure 5b: fan-out. One publisher process and one subscriber process (`subscribers` clients),
+// all in one room of one server process; 100-byte messages. Throughput: `count` messages sent
+// as fast as the publisher's own copies return (at most `window` outstanding); deliveries per
+// second = subscribers x messages / (last delivery - first send). Latency: `rateHz` messages per
+// second for `latencyMs`, one-way publisher -> subscriber, p50/p99 over every delivery.
+import { startServer, startClient } from '../lib/servers.mjs';
+import { summariseRuns, percentile } from '../lib/stats.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const FANOUT_VARIANTS = [
+  { name: 'ws (raw broadcast)', lib: 'ws', server: 'ws', config: {} },
+  { name: 'ours (in-memory)', lib: 'ours', server: 'ours', config: {}, ours: true },
+  { name: 'Socket.IO 4.8', lib: 'socket.io-client', server: 'sio', config: {} },
+];
+
+async function fanoutOnce({ variant, subscribers, count, window, rateHz, latencyMs, maxMs }) {
+  const srv = await startServer(variant.server, variant.config);
+  const subs = startClient('fanout-subs');
+  const pub = startClient('fanout-pub');
+  try {
+    const base = `ws://127.0.0.1:${srv.port}`;
+    const rooms = ['fan'];
+    await subs.request('open', { lib: variant.lib, base, n: subscribers, rooms, concurrency: 25, seqMode: true }, 120_000);
+    await pub.request('open', { lib: variant.lib, base, n: 1, rooms, seqMode: true }, 30_000);
+    await sleep(500);
+    // throughput
+    const { t0 } = await pub.request('publish', { count, prefix: 'f', window, maxMs }, maxMs + 10_000);
+    const wait = async (prefix, expect) => {
+      const end = Date.now() + maxMs;
+      for (;;) {
+        const rep = await subs.request('report', { withLatency: prefix === 'l' }, 60_000);
+        const s = rep.map((c) => c.seq?.[prefix] ?? { got: 0, dup: 0, gap: 0, last: 0 });
+        const got = s.reduce((a, x) => a + x.got, 0);
+        if (got >= expect || Date.now() > end) return { rep, s, got };
+        await sleep(250);
+      }
+    };
+    const th = await wait('f', subscribers * count);
+    const last = Math.max(...th.s.map((x) => x.last));
+    // latency at a fixed rate
+    const n = Math.round((rateHz * latencyMs) / 1000);
+    await pub.request('publish', { count: n, prefix: 'l', rateHz, maxMs }, maxMs + 10_000);
+    const lt = await wait('l', subscribers * n);
+    const lats = lt.rep.flatMap((c) => c.lat ?? []);
+    return {
+      deliveriesPerSec: (th.got / (last - t0)) * 1000,
+      lost: subscribers * count - th.got + th.s.reduce((a, x) => a + x.gap, 0) * 0,
+      duplicated: th.s.reduce((a, x) => a + x.dup, 0),
+      latencyP50Ms: percentile(lats, 50),
+      latencyP99Ms: percentile(lats, 99),
+      latencySamples: lats.length,
+    };
+  } finally {
+    await pub.kill('SIGKILL');
+    await subs.kill('SIGKILL');
+    await srv.worker.kill('SIGKILL');
+  }
+}
+
+export async function runFanout({ runs, subscribers = 100, count, window = 100, rateHz = 200, latencyMs, maxMs = 60_000, variants = FANOUT_VARIANTS, log = () => {} }) {
+  const out = {};
+  for (const variant of variants) {
+    const results = [];
+    for (let r = 0; r < runs; r++) {
+      try {
+        const f = await fanoutOnce({ variant, subscribers, count, window, rateHz, latencyMs, maxMs });
+        results.push(f);
+        log(`fanout ${variant.name} run ${r + 1}: ${Math.round(f.deliveriesPerSec)} deliveries/s, p50 ${f.latencyP50Ms?.toFixed(2)} ms, p99 ${f.latencyP99Ms?.toFixed(2)} ms, lost ${f.lost}, dup ${f.duplicated}`);
+      } catch (err) {
+        log(`fanout ${variant.name} run ${r + 1} failed: ${err.message}`);
+        results.push({ error: String(err.message).slice(0, 300) });
+      }
+    }
+    out[variant.name] = { ...summariseRuns(results.filter((x) => !x.error)), errors: results.filter((x) => x.error).map((x) => x.error) };
+  }
+  return out;
+}
