@@ -67,6 +67,18 @@ export interface SessionHost {
   serverError(error: ResilientSocketError): void;
 }
 
+/** Hooks for the state-sync layer. @internal */
+export interface SessionHooks {
+  /** State versions held, sent in `RECONNECT.state`. */
+  stateVersions?(): Record<string, number>;
+  /** A frame this class does not handle (`STATE_UPDATE`, `AUTH_OK`). */
+  frame?(frame: ServerFrame): void;
+  /** A new session started: state versions held are void. */
+  newSession?(): void;
+  /** The connection is gone. */
+  disconnected?(): void;
+}
+
 interface MainRecord {
   v: 1;
   clientId: string;
@@ -118,8 +130,10 @@ export class ClientSession {
   #unackedPositions = 0;
   #ackTimer: unknown;
   #ended = false;
-  /** Handler for `STATE_UPDATE`/`AUTH_OK` frames, installed by the state-sync layer. */
-  onOtherFrame: ((frame: ServerFrame) => void) | undefined;
+  /** Hooks of the state-sync layer (the synced application state is not this class's business). */
+  readonly hooks: SessionHooks = {};
+  readonly #auths = new Map<string, { resolve(user: string | null): void; reject(error: ResilientSocketError): void }>();
+  #authCounter = 0;
 
   constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number }) {
     this.#host = host;
@@ -185,6 +199,7 @@ export class ClientSession {
         resumeToken: this.#session.token,
         positions: this.#positions.snapshot(),
         lastAckedSeq: this.#queue.lastAckedSeq,
+        ...(this.hooks.stateVersions ? { state: this.hooks.stateVersions() } : {}),
         ...(auth === undefined ? {} : { auth }),
       };
     }
@@ -200,6 +215,37 @@ export class ClientSession {
     this.#host.timers.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     this.#recovery = undefined;
+    const auths = [...this.#auths.values()];
+    this.#auths.clear();
+    for (const a of auths) a.reject(new ResilientSocketError('ERR_NOT_READY', 'the connection closed before AUTH_OK'));
+    this.hooks.disconnected?.();
+  }
+
+  /**
+   * Refresh credentials on the open connection (`AUTH`); resolves with the user id from
+   * `AUTH_OK`, rejects with the server's error (e.g. `ERR_FORBIDDEN`) or when not connected.
+   */
+  authenticate(auth: Json): Promise<string | null> {
+    const ref = `a${++this.#authCounter}`;
+    if (!this.sendFrame({ type: 'AUTH', ref, auth })) {
+      return Promise.reject(new ResilientSocketError('ERR_NOT_READY', 'authenticate() needs an open protocol connection'));
+    }
+    return new Promise((resolve, reject) => this.#auths.set(ref, { resolve, reject }));
+  }
+
+  /** Send a frame outside the queue (`STATE_ACK`, `STATE_RESYNC`); false when not connected. */
+  sendFrame(frame: ClientFrame): boolean {
+    return this.#connected && this.#host.transmit(frame);
+  }
+
+  /** Storage namespaced for this client (the state layer keeps its scopes here). */
+  storageKey(name: string): string {
+    return this.#mainKey.replace(/:session$/, `:${name}`);
+  }
+
+  /** The guarded storage (never throws; falls back to memory). */
+  get storage(): GuardedStorage {
+    return this.#storage;
   }
 
   /** Queue an operation; resolves when the server acknowledges it. */
@@ -277,10 +323,21 @@ export class ClientSession {
         return this.#ack(frame.seq);
       case 'PONG':
         return this.#host.pong(frame.t);
+      case 'AUTH_OK': {
+        const pending = this.#auths.get(frame.ref);
+        this.#auths.delete(frame.ref);
+        if (this.#session) this.#session.user = frame.user;
+        return pending?.resolve(frame.user);
+      }
       case 'ERROR':
+        if (frame.ref !== undefined && this.#auths.has(frame.ref)) {
+          const pending = this.#auths.get(frame.ref)!;
+          this.#auths.delete(frame.ref);
+          pending.reject(toError(frame.code, frame.message, { ref: frame.ref }));
+        }
         return this.#onError(frame.code, frame.message, frame);
       default:
-        this.onOtherFrame?.(frame);
+        this.hooks.frame?.(frame);
     }
   }
 
@@ -355,6 +412,7 @@ export class ClientSession {
       const p = this.#positions.get(rp.stream);
       if (!p || p.epoch !== rp.epoch) this.#positions.set(rp.stream, { epoch: rp.epoch, offset: rp.offset });
     }
+    this.hooks.newSession?.();
     this.#handshakeDone(frame);
     const info: OpenInfo = { mode: 'protocol', recovered: false, reason, sessionId: frame.sessionId, user: frame.user };
     this.#host.opened(info, frame.heartbeat);

@@ -276,6 +276,16 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     await this.#session!.enqueue(op, kind);
   }
 
+  /**
+   * Refresh credentials on the open connection (protocol `AUTH`), e.g. a renewed token. Resolves
+   * with the user id the server's `authenticate` returned. Pass a function as the `auth` option
+   * so that reconnections use fresh credentials too.
+   */
+  authenticate(credentials: Json): Promise<string | null> {
+    if (!this.#session || this.#mode !== 'protocol') return handled(Promise.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', 'authenticate() needs a protocol connection')));
+    return handled(this.#session.authenticate(credentials));
+  }
+
   /** @internal The session layer, for the state-sync module. */
   get _session(): ClientSession | undefined {
     return this.#session;

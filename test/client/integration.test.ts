@@ -259,5 +259,7 @@ describe('client restarts (a new instance on the same storage)', () => {
     expect(attempts).toBe(1);
     const good = connect(server.url, { auth: () => 'good' });
     await good.opened();
+    // Refreshing credentials on the open connection (AUTH / AUTH_OK).
+    await expect(good.ws.authenticate('good')).resolves.toBe('user-1');
   });
 });
