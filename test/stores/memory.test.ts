@@ -59,17 +59,23 @@ describe('MemoryStore', () => {
     await store.close();
   });
 
-  it('trims idle streams by age in the background and stops its sweep on close', async () => {
+  it('runs its age sweep on a timer that does not hold the process, and stops it on close', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     const store = new MemoryStore({ sweepIntervalMs: 1000 });
     await store.append('room:r', entry('m'), { maxCount: 10, maxAgeMs: 500 });
     expect(vi.getTimerCount()).toBe(1);
-    vi.advanceTimersByTime(1000);
-    // The sweep has already trimmed it; info only confirms.
+    vi.advanceTimersByTime(3000);
     expect(await store.info('room:r')).toMatchObject({ firstOffset: 2, lastOffset: 1 });
     await store.close();
     expect(vi.getTimerCount()).toBe(0);
     await expect(store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    vi.useRealTimers();
+    // Active resources list only timers that keep the event loop alive: an unref'd one is absent.
+    const refTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = refTimers();
+    const real = new MemoryStore({ sweepIntervalMs: 1000 });
+    expect(refTimers()).toBe(before);
+    await real.close();
   });
 
   it('gives each store its own epochs (a restarted process starts a new epoch)', async () => {
