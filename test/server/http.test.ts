@@ -134,6 +134,25 @@ describe('http routes', () => {
     }
   });
 
+  it('refuses upgrades outside path with 404 on its own server', async () => {
+    const server = await startServer({ path: '/ws' });
+    expect(server.url).toMatch(/\/ws$/);
+    await expect(TestClient.open(server.url.replace(/\/ws$/, '/other'))).rejects.toThrow('404');
+    const client = await TestClient.open(server.url);
+    expect((await client.hello()).type).toBe('NEW_SESSION');
+  });
+
+  it('disconnect(sessionId) closes the connection and keeps the session', async () => {
+    const server = await startServer();
+    const { client, session } = await connectNew(server);
+    await server.disconnect(session.sessionId, 4321);
+    expect((await client.closed).code).toBe(4321);
+    const back = await TestClient.open(server.url);
+    back.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+    expect((await back.next('STATE_RECOVERED')).recovered).toBe(true);
+    await expect(server.sendTo('nobody', 1)).rejects.toMatchObject({ code: 'ERR_UNKNOWN_TARGET' });
+  });
+
   it('validates options with precise messages', async () => {
     await expect(createServer({ sessionTtl: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: 'options.sessionTtl must be an integer >= 1' });
     await expect(createServer({ port: 70000 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });

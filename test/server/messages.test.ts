@@ -139,6 +139,20 @@ describe('rooms and messages', () => {
     expect([live.offset, live.replay]).toEqual([6, undefined]);
   });
 
+  it('joins with a since that history no longer covers: starts at the latest offset and says so', async () => {
+    const server = await startServer({ retention: { maxCount: 2 } });
+    for (let i = 1; i <= 5; i++) await server.publish('short', i);
+    const { client } = await connectNew(server);
+    const epoch = (await server.store.info('room:short')).epoch;
+    client.send({ type: 'JOIN_ROOM', seq: 1, room: 'short', since: { epoch, offset: 1 } });
+    expect((await client.next('ROOM_JOINED_ACK')).offset).toBe(5);
+    expect(await client.next('ERROR')).toMatchObject({ code: 'ERR_HISTORY_GAP', stream: 'room:short' });
+    client.send({ type: 'JOIN_ROOM', seq: 2, room: 'other', since: { epoch: 'stale-epoch', offset: 3 } });
+    expect((await client.next('ROOM_JOINED_ACK')).offset).toBe(0);
+    expect((await client.next('ERROR')).code).toBe('ERR_HISTORY_GAP');
+    expect(client.inbox.filter((f) => f.type === 'NEW_MESSAGE')).toHaveLength(0);
+  });
+
   it('answers AUTH with AUTH_OK and refuses switching user', async () => {
     const server = await startServer({ authenticate: ({ credentials }) => (typeof credentials === 'string' ? credentials : null) });
     const client = await TestClient.open(server.url);
