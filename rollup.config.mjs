@@ -51,6 +51,8 @@ export default [
   nodeEntry('src/index.ts', 'index'),
   nodeEntry('src/server/index.ts', 'server/index'),
   nodeEntry('src/server/cli.ts', 'server/cli'),
+  // Its own file: the server imports it lazily (only for `store: { redis }`), so ioredis loads only then.
+  nodeEntry('src/server/stores/redis.ts', 'server/stores/redis'),
   nodeEntry('src/node/index.ts', 'node/index'),
   nodeEntry('src/testing/index.ts', 'testing/index'),
   {
