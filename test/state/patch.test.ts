@@ -34,7 +34,7 @@ describe('diff and applyPatch', () => {
         expect(jsonEqual(result, b)).toBe(true);
         expect(result).toEqual(b);
       }),
-      { numRuns: 500 },
+      { numRuns: Number(process.env['STATE_PROPERTY_RUNS'] ?? 500) },
     );
   });
 

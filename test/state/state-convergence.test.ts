@@ -170,7 +170,7 @@ describe('state sync convergence', () => {
       fc.asyncProperty(fc.array(stepArb, { maxLength: 80 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 20 }), async (steps, historySize, snapshotEvery) => {
         await run(steps, historySize, snapshotEvery);
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env['STATE_PROPERTY_RUNS'] ?? 150) },
     );
   });
 

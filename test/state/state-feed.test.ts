@@ -240,7 +240,7 @@ describe('StateFeed', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: Number(process.env['STATE_PROPERTY_RUNS'] ?? 40) },
     );
   });
 });
