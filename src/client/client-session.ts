@@ -134,6 +134,7 @@ export class ClientSession {
   readonly hooks: SessionHooks = {};
   readonly #auths = new Map<string, { resolve(user: string | null): void; reject(error: ResilientSocketError): void }>();
   #authCounter = 0;
+  #lazySaveTimer: unknown;
 
   constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number }) {
     this.#host = host;
@@ -358,6 +359,8 @@ export class ClientSession {
   async end(): Promise<void> {
     this.#ended = true;
     this.disconnected();
+    this.#host.timers.clearTimeout(this.#lazySaveTimer);
+    this.#lazySaveTimer = undefined;
     const abandoned = this.#queue.clear();
     const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed before the server acknowledged this operation');
     for (const item of abandoned) this.#settle(item, undefined, error);
@@ -493,7 +496,9 @@ export class ClientSession {
     for (const item of this.#queue.ack(seq)) {
       this.#settle(item, item.seq === seq ? offset : undefined, item.seq === seq ? refused : undefined);
     }
-    this.#saveMain();
+    // Acks need not be durable at once: after a crash, an acked operation that is still stored
+    // is re-sent and the server acknowledges it again without processing it twice.
+    this.#saveMainSoon();
   }
 
   #settle(item: QueueItem, offset?: number, error?: ResilientSocketError): void {
@@ -525,6 +530,14 @@ export class ClientSession {
   }
 
   // ------------------------------------------------------------------ persistence and sending
+
+  #saveMainSoon(): void {
+    if (this.#lazySaveTimer !== undefined) return;
+    this.#lazySaveTimer = this.#host.timers.setTimeout(() => {
+      this.#lazySaveTimer = undefined;
+      this.#saveMain();
+    }, this.#ackInterval);
+  }
 
   #saveMain(): void {
     void this.#mainWriter.request();
