@@ -224,9 +224,15 @@ class EngineStateService implements StateService {
     const listener: VersionListener = (_scope, version) => {
       void s.feed.notify(scope, version).then(() => this.arm(s));
     };
-    s.scopes.set(scope, { storeScope, listener });
+    const followed: Followed = { storeScope, listener };
+    s.scopes.set(scope, followed);
     // Subscribe first: a version appended while the catch-up is read is then notified, not missed.
     await this.deps.store.subscribeState(storeScope, listener);
+    if (s.closed || s.scopes.get(scope) !== followed) {
+      // Closed or left while subscribing: the unsubscribe may have run before the subscribe.
+      await this.deps.store.unsubscribeState(storeScope, listener);
+      return;
+    }
     await s.feed.follow(scope, clientVersion, reason);
     this.arm(s);
   }
