@@ -165,24 +165,30 @@ function progress({ tag, expect, since }) {
   let lastAt = 0;
   let recovered = 0;
   let reconnected = 0;
+  const catchUp = []; // per complete client: last missed message - its reconnection (ms)
   for (const c of fleet) {
     let n = 0;
+    let last = 0;
     for (let k = 0; k < expect; k++) {
       const r = c.recv.get(`${c.room}-${tag}${k}`);
       if (!r) continue;
       n++;
       dup += r[0] - 1;
-      if (r[1] > lastAt) lastAt = r[1];
+      if (r[1] > last) last = r[1];
     }
+    if (last > lastAt) lastAt = last;
     got += n;
-    if (n === expect) complete++;
     const re = c.opens.find(([t]) => t >= since);
+    if (n === expect) {
+      complete++;
+      if (re) catchUp.push(Math.max(0, last - re[0]));
+    }
     if (re) {
       reconnected++;
       if (re[1]) recovered++;
     }
   }
-  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected };
+  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp };
 }
 
 function report({ withLatency = false } = {}) {

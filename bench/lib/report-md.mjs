@@ -48,8 +48,8 @@ export function renderMarkdown(report) {
     out.push('');
     out.push(
       table(
-        ['client', 'msgs/s', 'client CPU ms / 1,000 msgs', 'CPU vs raw ws', 'bad echoes / missing'],
-        Object.entries(r.cost.libs).map(([k, v]) => [k === 'ours' ? '**ours** (protocol: room send, ids + acks)' : k, fig(v.msgsPerSec), fig(v.cpuMsPer1k, 1), ratio(med(v.cpuMsPer1k), med(ws?.cpuMsPer1k)), `${med(v.bad) ?? '–'} / ${med(v.missing) ?? '–'}${errs(v)}`]),
+        ['client', 'msgs/s', 'client CPU ms / 1,000 msgs', 'client CPU vs raw ws', 'server CPU ms / 1,000 msgs', 'bad echoes / missing'],
+        Object.entries(r.cost.libs).map(([k, v]) => [k === 'ours' ? '**ours** (protocol: room send, ids + acks)' : k, fig(v.msgsPerSec), fig(v.cpuMsPer1k, 1), ratio(med(v.cpuMsPer1k), med(ws?.cpuMsPer1k)), fig(v.serverCpuMsPer1k, 1), `${med(v.bad) ?? '–'} / ${med(v.missing) ?? '–'}${errs(v)}`]),
       ),
     );
     out.push('');
@@ -99,11 +99,12 @@ export function renderMarkdown(report) {
     out.push('');
     out.push(
       table(
-        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'clients complete', 'sessions recovered', 'lost', 'duplicated', 'server CPU ms'],
+        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'catch-up after reconnecting: p50 / max', 'clients complete', 'sessions recovered', 'lost', 'duplicated', 'server CPU ms'],
         Object.entries(v).map(([k, x]) => [
           x && k.startsWith('ours') ? `**${k}**` : k,
           fig(x.allMs, 0, ' ms'),
           k.startsWith('ours') ? ratio(med(x.allMs), k.includes('Redis') ? sioRedis : sioMem) : '',
+          `${fig(x.catchUpP50Ms, 0, ' ms')} / ${fig(x.catchUpMaxMs, 0, ' ms')}`,
           fig(x.complete),
           fig(x.recoveredSessions),
           fig(x.lost),

@@ -2,9 +2,28 @@
 // Config: { port, redis: bool, redisPrefix, sessionTtl }.
 import { createServer as createHttp } from 'node:http';
 import { config, listen, start, filler } from './common.mjs';
-import { OURS, url } from '../lib/ours.mjs';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { OURS, ROOT, url } from '../lib/ours.mjs';
 
 const cfg = config();
+
+/**
+ * The Redis store option. The build emits the store as dist/server/stores/redis.js; while a
+ * build lacks that file, the bench bundles src/server/stores/redis.ts itself (esbuild, ioredis
+ * left external) into bench/results/tmp/ and passes the store instance, so the figure exists.
+ */
+async function redisStore(redis, keyPrefix) {
+  if (existsSync(join(dirname(OURS.server), 'stores', 'redis.js'))) return { redis, keyPrefix };
+  const src = join(ROOT, 'src', 'server', 'stores', 'redis.ts');
+  const out = join(ROOT, 'bench', 'results', 'tmp', `redis-store-${process.pid}.mjs`);
+  const { build } = await import('esbuild');
+  await build({ entryPoints: [src], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent' });
+  const { RedisStore } = await import(url(out));
+  rmSync(out, { force: true });
+  process.stderr.write('ours-server: dist has no Redis store file; using src/server/stores/redis.ts bundled by the bench\n');
+  return new RedisStore({ url: redis, keyPrefix });
+}
 const { createServer } = await import(url(OURS.server));
 const http = createHttp();
 const upgrades = [];
@@ -12,7 +31,8 @@ http.prependListener('upgrade', () => {
   if (upgrades.length < 1_000_000) upgrades.push(Date.now());
 });
 const options = { server: http };
-if (cfg.redis) options.store = { redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `${cfg.redisPrefix}:` };
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+if (cfg.redis) options.store = await redisStore(redisUrl, `${cfg.redisPrefix}:`);
 if (cfg.sessionTtl) options.sessionTtl = cfg.sessionTtl;
 // attach first, then listen: no upgrade may arrive before the server handles them
 const server = await createServer(options);

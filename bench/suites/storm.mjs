@@ -6,7 +6,7 @@
 import { startServer, startClient } from '../lib/servers.mjs';
 import { Worker } from '../lib/proc.mjs';
 import { SCRIPTS } from '../lib/servers.mjs';
-import { summariseRuns } from '../lib/stats.mjs';
+import { summariseRuns, percentile } from '../lib/stats.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cpuMs = (a, b) => (b.user + b.system - a.user - a.system) / 1000;
@@ -56,6 +56,7 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
         lastAt: Math.max(a.lastAt, b.lastAt),
         recovered: a.recovered + b.recovered,
         reconnected: a.reconnected + b.reconnected,
+        catchUp: a.catchUp.concat(b.catchUp),
       }));
       if (agg.complete >= clients || Date.now() > end) break;
     }
@@ -63,6 +64,9 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
     const expected = clients * perRoom;
     return {
       allMs: agg.complete >= clients ? agg.lastAt - tRestore : null,
+      // the server's share: from each client's reconnection to its last missed message
+      catchUpP50Ms: percentile(agg.catchUp, 50),
+      catchUpMaxMs: agg.catchUp.length ? Math.max(...agg.catchUp) : null,
       complete: agg.complete,
       recoveredSessions: agg.recovered,
       reconnected: agg.reconnected,
@@ -89,7 +93,7 @@ export async function runStorm({ runs, clients, rooms = 10, perRoom = 50, cutMs 
       try {
         const f = await stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serverConfig, processes });
         results.push(f);
-        log(`storm ${variant.name} run ${r + 1}: all missed in ${f.allMs} ms, ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms`);
+        log(`storm ${variant.name} run ${r + 1}: all missed in ${f.allMs} ms (catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms`);
       } catch (err) {
         log(`storm ${variant.name} run ${r + 1} failed: ${err.message}`);
         results.push({ error: String(err.message).slice(0, 300) });
