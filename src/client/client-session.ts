@@ -135,6 +135,8 @@ export class ClientSession {
   readonly #auths = new Map<string, { resolve(user: string | null): void; reject(error: ResilientSocketError): void }>();
   #authCounter = 0;
   #lazySaveTimer: unknown;
+  /** Closed with the session kept for another instance: no more writes until a new connection. */
+  #suspended = false;
 
   constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number }) {
     this.#host = host;
@@ -192,6 +194,7 @@ export class ClientSession {
   /** The first frame of a connection: `RECONNECT` when a session is known, `HELLO` otherwise. */
   handshake(auth: Json | undefined): ClientFrame {
     this.#awaitingAnswer = true;
+    this.#suspended = false;
     if (this.#session) {
       return {
         type: 'RECONNECT',
@@ -349,6 +352,13 @@ export class ClientSession {
    */
   suspend(): void {
     this.disconnected();
+    // Write what is pending now, then nothing more: a later instance on the same storage owns
+    // the record from here on, and a late write of ours would overwrite its newer token.
+    this.#host.timers.clearTimeout(this.#lazySaveTimer);
+    this.#lazySaveTimer = undefined;
+    this.#saveMain();
+    this.#savePositions();
+    this.#suspended = true;
     const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed; the operation stays queued in storage for the next instance', { details: { kept: true } });
     const pending = [...this.#pending.values()];
     this.#pending.clear();
@@ -540,11 +550,11 @@ export class ClientSession {
   }
 
   #saveMain(): void {
-    void this.#mainWriter.request();
+    if (!this.#suspended) void this.#mainWriter.request();
   }
 
   #savePositions(): void {
-    void this.#positionsWriter.request();
+    if (!this.#suspended) void this.#positionsWriter.request();
   }
 
   async #writeMain(): Promise<void> {

@@ -375,6 +375,28 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     expect(sent).toEqual([['left behind', true]]);
   });
 
+  it('close({ endSession: false }) keeps the session and never overwrites the next instance\'s record', async () => {
+    const storage = new MemoryStorage();
+    const t1 = setup({ storage });
+    const s1 = await handshake(t1);
+    const acked = t1.ws.send('a');
+    const kept = t1.ws.send('b');
+    await settle();
+    s1.receive({ type: 'ACK', seq: 1 }); // its persistence is lazy (ackInterval)
+    await acked;
+    t1.ws.close(1000, '', { endSession: false });
+    await expect(kept).rejects.toMatchObject({ code: 'ERR_CLOSED', details: { kept: true } });
+    await settle();
+    expect(s1.framesOf('BYE')).toEqual([]);
+    const t2 = setup({ storage });
+    const s2 = await handshake(t2, stateRecovered('s1', 'tok-rotated', 1));
+    expect(s2.framesOf('MESSAGE').map((f) => [f.seq, f.data])).toEqual([[2, 'b']]);
+    await t1.clock.advance(10_000);
+    await settle();
+    const key = storage.keys().find((k) => k.endsWith(':session'))!;
+    expect((storage.get(key) as { session: { token: string } }).session.token).toBe('tok-rotated');
+  });
+
   it('keeps working in memory when storage fails, and says so', async () => {
     const broken = { get: () => undefined, set: () => Promise.reject(new Error('QuotaExceededError')), delete: () => undefined };
     const t = setup({ storage: broken as unknown as MemoryStorage });
