@@ -39,6 +39,10 @@ export interface ConnectionObserver {
   sent(frame: ServerFrame): void;
   /** A pre-encoded live `NEW_MESSAGE` went out. */
   delivered(): void;
+  /** The connection left the handshake phase (answered or closed); called once. */
+  handshakeSettled(): void;
+  /** The send buffer passed `maxBufferedBytes`: the connection is being cut. */
+  slowConsumer(): void;
 }
 
 /** A live connection. @internal */
@@ -62,13 +66,25 @@ export class Connection implements ConnectionContext {
   /** Frames are processed one at a time, in arrival order: `seq` must be handled in order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly observer: ConnectionObserver;
+  private readonly maxBufferedBytes: number;
+  private settled = false;
+  private cut = false;
 
-  constructor(id: string, instanceId: string, ws: WebSocket, request: IncomingMessage, observer: ConnectionObserver) {
+  constructor(id: string, instanceId: string, ws: WebSocket, request: IncomingMessage, observer: ConnectionObserver, maxBufferedBytes: number) {
     this.id = id;
     this.owner = `${instanceId}/${id}`;
     this.ws = ws;
     this.request = request;
     this.observer = observer;
+    this.maxBufferedBytes = maxBufferedBytes;
+  }
+
+  /** Leave the handshake phase bookkeeping (answered or closed); idempotent. */
+  settleHandshake(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.handshakeTimer);
+    this.observer.handshakeSettled();
   }
 
   get sessionId(): string {
@@ -86,7 +102,7 @@ export class Connection implements ConnectionContext {
   /** The handshake completed (unless the connection closed meanwhile). */
   markOpen(): void {
     if (this.phase === 'handshake') this.phase = 'open';
-    clearTimeout(this.handshakeTimer);
+    this.settleHandshake();
   }
 
   /** Send a frame if the socket is open; frames to a closing socket are dropped (the client recovers them). */
@@ -94,6 +110,50 @@ export class Connection implements ConnectionContext {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(encodeFrame(frame));
     this.observer.sent(frame);
+    this.checkBuffer();
+  }
+
+  /**
+   * Wait, during a replay, until the send buffer is down to a quarter of `maxBufferedBytes`
+   * once it passed half of it: a long replay then flows at the reader's pace instead of cutting
+   * it as a slow consumer. False when the connection closed or did not drain in `timeoutMs`
+   * (it is then cut).
+   */
+  /** Whether the send buffer is past half of `maxBufferedBytes` (see `backpressure`). */
+  congested(): boolean {
+    return this.ws.bufferedAmount > this.maxBufferedBytes / 2;
+  }
+
+  async backpressure(timeoutMs = 30_000): Promise<boolean> {
+    if (this.ws.bufferedAmount <= this.maxBufferedBytes / 2) return this.ws.readyState === this.ws.OPEN;
+    const deadline = Date.now() + timeoutMs;
+    while (this.ws.bufferedAmount > this.maxBufferedBytes / 4) {
+      if (this.ws.readyState !== this.ws.OPEN) return false;
+      if (Date.now() > deadline) {
+        this.cutSlow();
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
+  /** Cut the connection when its send buffer passed `maxBufferedBytes`. */
+  private checkBuffer(): void {
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) this.cutSlow();
+  }
+
+  /**
+   * Cut a connection whose peer does not read: its send buffer would otherwise grow without
+   * bound. It loses nothing: what it missed is replayed when it resumes.
+   */
+  private cutSlow(): void {
+    if (this.cut) return;
+    this.cut = true;
+    this.observer.slowConsumer();
+    this.close(4004, 'ERR_SLOW_CONSUMER');
+    // The close frame waits behind the unread buffer: do not wait for the peer.
+    setTimeout(() => this.ws.terminate(), 1000).unref();
   }
 
   /** Send an `ERROR` frame. */
@@ -145,6 +205,7 @@ export class Connection implements ConnectionContext {
       if (this.ws.readyState !== this.ws.OPEN) return true;
       this.ws.send(encoded());
       this.observer.delivered();
+      this.checkBuffer();
     } else this.send(toFrame(entry, replay));
     return true;
   }

@@ -65,6 +65,7 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
       observe(hub, 'reconnect', started);
       return;
     }
+    if (reason === 'limited') return;
     hub.metrics.recoveries.inc({ result: 'new_session' });
     await startSession(hub, conn, user, frame.rooms ?? [], reason);
   } else {
@@ -137,11 +138,18 @@ async function startSession(hub: Hub, conn: Connection, user: string | null, wan
 }
 
 /** Resume the session named by `frame`; the reason it cannot be resumed, or undefined when it was. */
-async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | undefined> {
+async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | undefined> {
+  const address = conn.request.socket.remoteAddress ?? 'unknown';
+  if (hub.resumeGuard.blocked(address)) {
+    hub.options.logger.warn({ connection: conn.id, address }, 'too many failed resumes');
+    conn.fail('ERR_RESUME_RATE_LIMITED', 'too many failed resume attempts; retry later');
+    return 'limited';
+  }
   const session = await hub.store.getSession(frame.sessionId);
   if (!session) return 'unknown';
   if (!tokenMatches(frame.resumeToken, session.tokenHash)) {
-    hub.options.logger.warn({ connection: conn.id, sessionId: session.id }, 'resume token rejected');
+    hub.resumeGuard.failed(address);
+    hub.options.logger.warn({ connection: conn.id, sessionId: session.id, address }, 'resume token rejected');
     return 'token_rejected';
   }
   if (session.user !== null && session.user !== user) return 'user_mismatch';

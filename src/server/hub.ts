@@ -8,6 +8,7 @@ import type { Delivery } from './rooms/delivery.js';
 import type { Metrics } from './metrics.js';
 import type { StateService } from './state-service.js';
 import type { SessionRegistry } from './session-registry.js';
+import type { ResumeGuard } from './resume-guard.js';
 
 /** Everything a handler may reach. @internal */
 export interface Hub {
@@ -21,6 +22,10 @@ export interface Hub {
   readonly sessions: SessionRegistry;
   /** Open connections of this instance by connection id. */
   readonly connections: Map<string, Connection>;
+  /** Failed-resume limit per client address. */
+  readonly resumeGuard: ResumeGuard;
+  /** Connections between upgrade and handshake answer. */
+  pendingHandshakes: number;
 }
 
 /** Whether an error came from the store being unreachable. */

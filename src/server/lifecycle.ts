@@ -26,8 +26,23 @@ export function acceptConnection(hub: Hub, ws: WebSocket, request: IncomingMessa
     delivered() {
       hub.metrics.messagesOut.inc();
     },
-  });
+    handshakeSettled() {
+      hub.pendingHandshakes--;
+    },
+    slowConsumer() {
+      hub.metrics.errors.inc({ code: 'ERR_SLOW_CONSUMER' });
+      hub.options.logger.info({ connection: conn.id, sessionId: conn.session?.id, bufferedAmount: ws.bufferedAmount }, 'slow consumer cut');
+    },
+  }, hub.options.maxBufferedBytes);
   hub.connections.set(conn.id, conn);
+  hub.pendingHandshakes++;
+  const origin = request.headers.origin;
+  if (hub.options.allowedOrigins && origin !== undefined && !hub.options.allowedOrigins.has(origin)) {
+    hub.options.logger.info({ connection: conn.id, origin }, 'origin rejected');
+    conn.fail('ERR_ORIGIN_REJECTED', 'this origin is not allowed');
+  } else if (hub.pendingHandshakes > hub.options.maxPendingHandshakes) {
+    conn.fail('ERR_TOO_MANY_HANDSHAKES', 'too many handshakes in progress; retry later');
+  }
   conn.handshakeTimer = setTimeout(() => {
     if (conn.phase === 'handshake') conn.fail('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${hub.options.handshakeTimeout} ms`);
   }, hub.options.handshakeTimeout);
@@ -110,7 +125,7 @@ async function guardFrame(hub: Hub, conn: Connection, frame: ClientFrame): Promi
 function onClose(hub: Hub, conn: Connection, code: number): void {
   const wasOpen = conn.phase === 'open';
   conn.phase = 'closed';
-  clearTimeout(conn.handshakeTimer);
+  conn.settleHandshake();
   clearTimeout(conn.positionTimer);
   conn.positionTimer = undefined;
   hub.connections.delete(conn.id);

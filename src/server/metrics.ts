@@ -10,6 +10,7 @@ export interface MetricSources {
   sessions(): number;
   bufferedBytes(): number;
   streams(): number;
+  pendingHandshakes(): number;
 }
 
 /** Result label of a handshake. */
@@ -33,6 +34,7 @@ export class Metrics {
     new Gauge({ name: `${p}connections`, help: 'Open WebSocket connections.', registers, collect() { this.set(sources.connections()); } });
     new Gauge({ name: `${p}sessions_attached`, help: 'Sessions attached to a connection of this instance.', registers, collect() { this.set(sources.sessions()); } });
     new Gauge({ name: `${p}outbox_bytes`, help: 'Bytes queued in WebSocket send buffers (sum of bufferedAmount).', registers, collect() { this.set(sources.bufferedBytes()); } });
+    new Gauge({ name: `${p}handshakes_pending`, help: 'Connections between upgrade and handshake answer.', registers, collect() { this.set(sources.pendingHandshakes()); } });
     new Gauge({ name: `${p}streams_subscribed`, help: 'Streams this instance is subscribed to.', registers, collect() { this.set(sources.streams()); } });
     this.handshakes = new Counter({ name: `${p}handshakes_total`, help: 'Completed handshakes by kind (hello, reconnect).', labelNames: ['kind'], registers });
     this.reconnects = new Counter({ name: `${p}reconnects_total`, help: 'RECONNECT handshakes received.', registers });

@@ -79,6 +79,17 @@ export interface ServerOptions {
   maxMessagesPerSecond?: number;
   /** History kept per stream. Default `{ maxCount: 1000, maxAgeMs: 3600000 }`. */
   retention?: Partial<Retention>;
+  /**
+   * Bytes a connection's send buffer may hold before it is cut as a slow consumer (close 4004;
+   * it recovers what it missed on reconnect). Default 8388608 (8 MiB).
+   */
+  maxBufferedBytes?: number;
+  /** Connections allowed to be between upgrade and handshake answer; more are closed with 4010. Default 10000. */
+  maxPendingHandshakes?: number;
+  /** Resumes with a wrong token allowed per client address per minute; more are refused (4003). Default 10. */
+  maxFailedResumes?: number;
+  /** Accepted `Origin` headers; others are closed with 4007. Requests without Origin (non-browsers) pass. Default: any. */
+  allowedOrigins?: string[];
   /** Decides who connects. Default: everyone, anonymous. */
   authenticate?: Authenticate;
   /** Handles messages addressed to the server itself. Default: ignore (still acknowledged). */
@@ -109,6 +120,10 @@ export interface ResolvedOptions {
   maxRoomsPerSession: number;
   maxMessagesPerSecond: number;
   retention: Retention;
+  maxBufferedBytes: number;
+  maxPendingHandshakes: number;
+  maxFailedResumes: number;
+  allowedOrigins: ReadonlySet<string> | undefined;
   authenticate: Authenticate | undefined;
   onMessage: OnMessage | undefined;
   sessionExpired: SessionExpired | undefined;
@@ -137,6 +152,12 @@ function fn<T>(value: unknown, name: string): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw invalid(`options.${name} must be a function`);
   return value as T;
+}
+
+function origins(value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((o) => typeof o === 'string')) throw invalid('options.allowedOrigins must be an array of strings');
+  return new Set(value as string[]);
 }
 
 /** Apply defaults and validate. Throws `ERR_INVALID_OPTION` with the offending option's name. @internal */
@@ -184,6 +205,10 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       maxCount: int(r.maxCount, 'retention.maxCount', 1000, 1),
       maxAgeMs: int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1),
     },
+    maxBufferedBytes: int(options.maxBufferedBytes, 'maxBufferedBytes', 8 * 1024 * 1024, 1024),
+    maxPendingHandshakes: int(options.maxPendingHandshakes, 'maxPendingHandshakes', 10_000, 1),
+    maxFailedResumes: int(options.maxFailedResumes, 'maxFailedResumes', 10, 0),
+    allowedOrigins: origins(options.allowedOrigins),
     authenticate: fn(options.authenticate, 'authenticate'),
     onMessage: fn(options.onMessage, 'onMessage'),
     sessionExpired: fn(options.sessionExpired, 'sessionExpired'),

@@ -21,6 +21,7 @@ import { SessionRegistry } from './session-registry.js';
 import { noStateService } from './state-service.js';
 import type { StateService, StateServiceFactory } from './state-service.js';
 import { acceptConnection } from './lifecycle.js';
+import { ResumeGuard } from './resume-guard.js';
 import { httpHandler } from './http.js';
 import type { HttpHandler } from './http.js';
 
@@ -233,8 +234,9 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
       return sum;
     },
     streams: () => delivery.streamCount,
+    pendingHandshakes: () => hub.pendingHandshakes,
   });
-  const hub: Hub = { options: opts, store, instanceId, delivery, metrics, state, sessions, connections };
+  const hub: Hub = { options: opts, store, instanceId, delivery, metrics, state, sessions, connections, resumeGuard: new ResumeGuard(opts.maxFailedResumes), pendingHandshakes: 0 };
   store.onControl((message) => onControl(hub, message));
 
   const wss = new WebSocketServer({

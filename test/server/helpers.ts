@@ -36,8 +36,8 @@ export class TestClient {
   }
 
   /** Open a connection (offering the subprotocol unless `protocols` says otherwise). */
-  static async open(url: string, options: { protocols?: string[]; autoPong?: boolean } = {}): Promise<TestClient> {
-    const ws = new WebSocket(url, options.protocols ?? [SUBPROTOCOL], { autoPong: options.autoPong ?? true });
+  static async open(url: string, options: { protocols?: string[]; autoPong?: boolean; origin?: string } = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, options.protocols ?? [SUBPROTOCOL], { autoPong: options.autoPong ?? true, ...(options.origin ? { origin: options.origin } : {}) });
     const client = new TestClient(ws);
     track(client);
     await new Promise<void>((resolve, reject) => {

@@ -104,6 +104,8 @@ export class Delivery {
       }
       for (const entry of entries) {
         if (entry.offset > upTo) return { replayed };
+        // Pace the replay to the reader; a connection that closed meanwhile recovers later.
+        if (conn.congested() && !(await conn.backpressure())) return { replayed };
         // A RESYNC re-sends below the cursor (the client saw a hole); a replay moves the cursor.
         if (resend) {
           conn.send(toFrame(entry, true));
