@@ -52,6 +52,20 @@ describe('client against the reference server', () => {
     expect(a.ws.stats.reconnects).toBe(1);
   });
 
+  it('close() ends the session on the server (BYE) and never reconnects', async () => {
+    const server = await startServer();
+    const a = connect(server.url);
+    await a.opened();
+    const sessionId = a.ws.sessionId!;
+    a.ws.close();
+    await waitFor(() => a.ws.status === 'closed', 'closed');
+    await waitFor(() => server.connectionCount === 0, 'the server to see the close');
+    expect(await server.store.getSession(sessionId)).toBeNull();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.connectionCount).toBe(0);
+    expect(a.ws.status).toBe('closed');
+  });
+
   it('loses nothing and doubles nothing in either direction under repeated cuts', async () => {
     const server = await startServer({ faults: true, maxMessagesPerSecond: 100_000 });
     const a = connect(server.url);
