@@ -124,6 +124,7 @@ export class ProxyConnection {
   private midFrameMode: CutMode = 'fin';
   private resolveClosed!: (reason: CloseReason) => void;
 
+  /** @internal Connections are created by the proxy. */
   constructor(opts: ProxyConnectionOptions) {
     this.opts = opts;
     this.id = opts.id;
