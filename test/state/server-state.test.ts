@@ -9,7 +9,7 @@ import type { StateEventEnvelope } from '../../src/server/state/engine-state-ser
 import { StateSync } from '../../src/client/state-sync.js';
 import type { Json, ServerFrame, StateUpdateFrame } from '../../src/protocol/frames.js';
 import type { ServerOptions } from '../../src/server/index.js';
-import { TestClient, startServer, teardown } from '../server/helpers.js';
+import { TestClient, startServer, teardown, until } from '../server/helpers.js';
 
 const stores: MemoryStore[] = [];
 afterEach(async () => {
@@ -30,9 +30,11 @@ function applyEvent(state: Json, event: Json): Json | undefined {
   return { items: [...board.items, `${data.add}@${e.from.slice(0, 4)}`] };
 }
 
+let lastStore: MemoryStore | undefined;
 async function twoServers(retransmit = 5000) {
   const store = new MemoryStore({ sweepIntervalMs: 0 });
   stores.push(store);
+  lastStore = store;
   const options = (): ServerOptions => ({ store, stateService: engineStateService({ applyEvent, initialState: () => ({ items: [] }), stateRetransmit: retransmit }) } as ServerOptions);
   return [await startServer(options()), await startServer(options())] as const;
 }
@@ -97,6 +99,8 @@ describe('state service in the reference server', () => {
     await a.until('session', 1);
     a.client.close();
     await a.client.closed;
+    // Not a takeover test: let the first instance detach the session before resuming it.
+    await until(async () => (await lastStore?.getSession(hello.sessionId))?.owner === null, 'the session is detached');
 
     const b = new StateClient(await TestClient.open(s2.url));
     await b.client.hello(['r']);
@@ -109,7 +113,8 @@ describe('state service in the reference server', () => {
     const back = new StateClient(await TestClient.open(s2.url));
     back.sync.restore({ 'room:r': { value: a.sync.get('room:r')?.value ?? null, version: 0 }, session: { value: a.sync.get('session')?.value ?? null, version: 1 } });
     back.client.send({ type: 'RECONNECT', v: 1, sessionId: hello.sessionId, resumeToken: hello.resumeToken, positions: {}, lastAckedSeq: 1, state: back.sync.versions() });
-    await back.client.next('STATE_RECOVERED');
+    const recovered = await back.client.take((f: ServerFrame): f is ServerFrame => f.type === 'STATE_RECOVERED' || f.type === 'ERROR', 'STATE_RECOVERED');
+    expect(recovered).toMatchObject({ type: 'STATE_RECOVERED' });
     const room = await back.until('room:r', 3);
     expect(room).toHaveLength(1);
     expect(room[0]).toMatchObject({ reason: 'recovery', version: 3 });
