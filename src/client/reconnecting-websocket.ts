@@ -11,7 +11,6 @@ import type { ErrorCode } from '../protocol/errors.js';
 import { SUBPROTOCOL } from '../protocol/frames.js';
 import type { ClientFrame, Json } from '../protocol/frames.js';
 import { defaultStorage } from '../storage/default-storage.js';
-import { backoff } from './backoff.js';
 import { ClientSession } from './client-session.js';
 import type { SendOptions, SendResult } from './client-session.js';
 import { CompatEvents } from './compat-events.js';
@@ -21,6 +20,7 @@ import { Heartbeat } from './heartbeat.js';
 import { DEFAULTS, resolveOptions } from './options.js';
 import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
 import { PlainQueue } from './plain-queue.js';
+import { RetrySchedule } from './retry-schedule.js';
 import { byteLength, deriveSessionKey, detach, handled, isBinary, rethrowLater } from './socket-utils.js';
 import type { ClientStats } from './stats.js';
 import { watchEnvironment } from './watch-environment.js';
@@ -88,11 +88,8 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   #handshaken = false;
   #everOpened = false;
   #closedForGood = false;
-  #immediateRetry = false;
-  #attempt = 0;
+  readonly #retry: RetrySchedule;
   #attemptId = 0;
-  #nextRetryDelay: number | undefined;
-  #retryTimer: unknown;
   #connectTimer: unknown;
   #closingTimer: unknown;
   #heartbeat: Heartbeat | undefined;
@@ -120,6 +117,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     this.#WebSocket = this.#o.WebSocket ?? (WebSocketImpl as unknown as WebSocketConstructor);
     this.#binaryType = this.#o.binaryType;
     this.#plain = new PlainQueue({ maxLength: this.#o.maxQueueLength, maxBytes: this.#o.maxQueueBytes });
+    this.#retry = new RetrySchedule({ ...this.#o, timers: this.#timers }, () => void this.#connect());
     if (this.#o.startClosed) {
       this.#status = 'closed';
       this.#closedForGood = true;
@@ -210,12 +208,12 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
 
   /** Consecutive failed attempts so far (0 once open). */
   get attempt(): number {
-    return this.#attempt;
+    return this.#retry.attempt;
   }
 
   /** Delay (ms) before the scheduled retry, while one is scheduled. */
   get nextRetryDelay(): number | undefined {
-    return this.#retryTimer === undefined ? undefined : this.#nextRetryDelay;
+    return this.#retry.nextDelay;
   }
 
   /** Counters: reconnects, RTT, queue length and bytes, frames/bytes/messages in and out. */
@@ -299,12 +297,11 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
    */
   reconnect(code = 1000, reason = 'reconnect'): void {
     this.#closedForGood = false;
-    this.#attempt = 0;
-    this.#timers.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.reset();
+    this.#retry.cancel();
     this.#attachEnvironment();
     if (this.#socket) {
-      this.#immediateRetry = true;
+      this.#retry.skipBackoffOnce();
       this.#abort(this.#socket, code, reason);
       return;
     }
@@ -330,8 +327,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       return;
     }
     this.#closedForGood = true;
-    this.#timers.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
     this.#timers.clearTimeout(this.#connectTimer);
     this.#heartbeat?.stop();
     this.#detachEnvironment?.();
@@ -384,8 +380,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
 
   async #connect(): Promise<void> {
     const attemptId = ++this.#attemptId;
-    this.#timers.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
     if (this.#closedForGood) return;
     let url: string;
     try {
@@ -470,7 +465,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       // The server selected the subprotocol but does not speak it: `ws` servers select the first
       // offered subprotocol by default, so an echo server sends our HELLO back. Plain it is.
       this.#plainDetected = true;
-      this.#immediateRetry = true;
+      this.#retry.skipBackoffOnce();
       this.#abort(socket, 1000, 'plain server');
       return;
     }
@@ -493,7 +488,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       // Node's ws refuses a server that selects no subprotocol: a plain server. Connect again at
       // once without offering one.
       this.#plainDetected = true;
-      this.#immediateRetry = true;
+      this.#retry.skipBackoffOnce();
       return;
     }
     this.#reportError(new ResilientSocketError('ERR_CONNECT_FAILED', message || 'WebSocket error', { cause: event.error }));
@@ -547,32 +542,21 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   #scheduleRetry(reason: string): void {
-    let delay = 0;
-    if (this.#immediateRetry) {
-      this.#immediateRetry = false;
-    } else {
-      this.#attempt++;
-      if (this.#attempt > this.#o.maxRetries) {
-        const error = new ResilientSocketError('ERR_MAX_RETRIES', `gave up after ${this.#o.maxRetries} retries`);
-        this.#reportError(error);
-        this.#closedForGood = true;
-        this.#setStatus('closed', error.code, error);
-        return;
-      }
-      delay = backoff(this.#attempt, { initialDelay: this.#o.initialReconnectDelay, factor: this.#o.reconnectFactor, maxDelay: this.#o.maxReconnectDelay, jitter: this.#o.jitter }, this.#o.random);
+    const retry = this.#retry.schedule();
+    if (!retry) {
+      const error = new ResilientSocketError('ERR_MAX_RETRIES', `gave up after ${this.#o.maxRetries} retries`);
+      this.#reportError(error);
+      this.#closedForGood = true;
+      this.#setStatus('closed', error.code, error);
+      return;
     }
-    this.#nextRetryDelay = delay;
     this.#setStatus(this.#everOpened ? 'reconnecting' : 'connecting', reason);
-    this.#retryTimer = this.#timers.setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#connect();
-    }, delay);
-    this.#emit('retry', { attempt: this.#attempt, delay });
+    this.#emit('retry', retry);
   }
 
   #opened(info: OpenInfo, heartbeat?: { interval: number; timeout: number }): void {
     this.#timers.clearTimeout(this.#connectTimer);
-    this.#attempt = 0;
+    this.#retry.reset();
     this.#handshaken = true;
     this.#recovered = info.recovered;
     if (this.#everOpened) this.#stats.reconnects++;
@@ -732,11 +716,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
 
   #wake(): void {
     if (this.#closedForGood) return;
-    if (this.#retryTimer !== undefined) {
-      this.#timers.clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      void this.#connect();
-    } else if (this.#status === 'open') {
+    if (!this.#retry.runNow() && this.#status === 'open') {
       this.#heartbeat?.pingNow();
     }
   }
