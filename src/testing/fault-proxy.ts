@@ -98,7 +98,8 @@ const directions = (d: DirectionOption | undefined): Direction[] =>
 /** A fault-injecting loopback TCP proxy. Create it with `createFaultProxy`. */
 export class FaultProxy extends EventEmitter<FaultProxyEvents> {
   private readonly server: Server;
-  private readonly target: { host: string; port: number };
+  private target: { host: string; port: number };
+  private readonly allowNonLoopback: boolean;
   private readonly timers: TimerSet;
   private readonly random: () => number;
   private readonly highWaterMark: number;
@@ -115,10 +116,14 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
   private counters = { accepted: 0, refused: 0, bytesToServer: 0, bytesToClient: 0, faults: ZERO_FAULTS() };
 
   /** @internal Use `createFaultProxy`. */
-  constructor(server: Server, options: Required<Pick<FaultProxyOptions, 'target' | 'highWaterMark' | 'finTimeout' | 'random'>> & { clock: ProxyClock }) {
+  constructor(
+    server: Server,
+    options: Required<Pick<FaultProxyOptions, 'target' | 'highWaterMark' | 'finTimeout' | 'random' | 'allowNonLoopback'>> & { clock: ProxyClock },
+  ) {
     super();
     this.server = server;
     this.target = { ...options.target };
+    this.allowNonLoopback = options.allowNonLoopback;
     this.timers = new TimerSet(options.clock);
     this.random = options.random;
     this.highWaterMark = options.highWaterMark;
@@ -136,6 +141,23 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
   get host(): string {
     const address = this.server.address();
     return address !== null && typeof address === 'object' ? address.address : '';
+  }
+
+  /** Where new connections are forwarded. */
+  get targetAddress(): { readonly host: string; readonly port: number } {
+    return { ...this.target };
+  }
+
+  /**
+   * Forward new connections to another target from now on (e.g. a server restarted on another
+   * port, or a second instance); open connections keep theirs. Same checks as `options.target`.
+   */
+  setTarget(target: { host: string; port: number }): void {
+    if (typeof target !== 'object' || target === null) invalid('setTarget(target) takes an object { host, port }');
+    this.target = {
+      host: checkHost(target.host, 'target.host', this.allowNonLoopback),
+      port: checkPort(target.port, 'target.port', false),
+    };
   }
 
   /** A URL pointing at the proxy, e.g. `proxy.url('ws', '/chat')` → `ws://127.0.0.1:41234/chat`. */
@@ -339,7 +361,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const finTimeout = checkNonNegative(options.finTimeout ?? 1000, 'options.finTimeout');
 
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
-  const proxy = new FaultProxy(server, { target, highWaterMark, finTimeout, random, clock });
+  const proxy = new FaultProxy(server, { target, highWaterMark, finTimeout, random, clock, allowNonLoopback });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

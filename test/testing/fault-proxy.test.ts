@@ -279,6 +279,22 @@ describe('FaultProxy: options and cleanup', () => {
     await proxy.close();
   });
 
+  it('setTarget() sends new connections to another server and leaves open ones where they are', async () => {
+    const first = await startEchoServer(teardown);
+    const second = await startEchoServer(teardown);
+    const proxy = await proxyFor(first.port);
+    const a = await connectClient(proxy.url(), teardown);
+    expect(() => proxy.setTarget({ host: '10.1.2.3', port: second.port })).toThrow(/target\.host must be a loopback address/);
+    proxy.setTarget({ host: '127.0.0.1', port: second.port });
+    expect(proxy.targetAddress).toEqual({ host: '127.0.0.1', port: second.port });
+    const b = await connectClient(proxy.url(), teardown);
+    a.ws.send('to first');
+    b.ws.send('to second');
+    await until(() => a.messages.length === 1 && b.messages.length === 1, 'both echoes');
+    expect(first.received.map(String)).toEqual(['to first']);
+    expect(second.received.map(String)).toEqual(['to second']);
+  });
+
   it('validates fault options', async () => {
     const { proxy } = await echoBehindProxy();
     expect(() => proxy.latency({ ms: -1 })).toThrow(/latency options\.ms must be a finite number >= 0/);
