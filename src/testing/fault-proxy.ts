@@ -252,7 +252,7 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
   /** Refuse new connections (reset at accept) while `on` (default true). Open ones are untouched. */
   refuse(on = true): void {
     if (typeof on !== 'boolean') invalid('refuse(on) takes a boolean');
-    if (on && !this.refusing) this.countFault('refuse', null);
+    if (on) this.countFault('refuse', null);
     this.refusing = on;
   }
 
