@@ -295,6 +295,23 @@ describe('FaultProxy: options and cleanup', () => {
     expect(second.received.map(String)).toEqual(['to second']);
   });
 
+  it('resets the client when the target refuses the connection', async () => {
+    const echo = await startTcpEcho(teardown);
+    const port = echo.port;
+    await new Promise<void>((resolve) => echo.server.close(() => resolve()));
+    const proxy = await proxyFor(port);
+    const reasons: string[] = [];
+    proxy.on('connectionClose', (_c, reason) => reasons.push(reason));
+    const code = await new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port: proxy.port });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      s.on('close', () => resolve('closed'));
+    });
+    expect(code).toBe('ECONNRESET');
+    await until(() => reasons.length === 1, 'connectionClose');
+    expect(reasons).toEqual(['error']);
+  });
+
   it('validates fault options', async () => {
     const { proxy } = await echoBehindProxy();
     expect(() => proxy.latency({ ms: -1 })).toThrow(/latency options\.ms must be a finite number >= 0/);
