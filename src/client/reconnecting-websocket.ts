@@ -482,7 +482,8 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   #onSocketError(socket: WebSocketLike, event: { message?: string; error?: unknown }): void {
-    if (socket !== this.#socket) return;
+    // Closing a socket that is still connecting makes it report an error: not news after close().
+    if (socket !== this.#socket || this.#closedForGood) return;
     const message = event.message ?? (event.error instanceof Error ? event.error.message : '');
     if (this.#o.mode === 'auto' && /no subprotocol/i.test(message)) {
       // Node's ws refuses a server that selects no subprotocol: a plain server. Connect again at

@@ -74,6 +74,23 @@ describe('plain mode against a bare ws echo server', () => {
   });
 });
 
+describe('close() over real sockets', () => {
+  it('closing while still connecting reports no error and never reconnects', async () => {
+    const { wss } = await wsServer({ handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false) });
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    let connections = 0;
+    wss.on('connection', () => connections++);
+    const c = connect(url, { mode: 'protocol' });
+    await new Promise((r) => setTimeout(r, 0));
+    c.ws.close();
+    await waitFor(() => c.ws.status === 'closed', 'closed');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.errors).toEqual([]);
+    expect(connections).toBeLessThanOrEqual(1);
+    expect(c.ws.status).toBe('closed');
+  });
+});
+
 describe('heartbeat over real sockets', () => {
   it('detects a protocol server that stops answering (half-open) and reconnects', async () => {
     let silent = false;
