@@ -8,7 +8,7 @@ import { errorMessage } from './hub.js';
 import { handleFault } from './faults.js';
 import { staticHandler } from './static.js';
 
-/** Handles a request; resolves false when the path is not one of the server's. @internal */
+/** Handles a request; resolves false when the path is not one of the server's. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** Build the request handler of a server. @internal */

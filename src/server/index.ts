@@ -14,6 +14,8 @@ export type {
   RedisStoreOption,
 } from './options.js';
 export type { ConnectionContext } from './context.js';
+export type { HttpHandler } from './http.js';
+export type { StateService, StateServiceFactory, StateServiceDeps, StateConnection, StateFrame } from './state-service.js';
 export type {
   Store,
   SessionRecord,

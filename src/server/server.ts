@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import type { Registry } from 'prom-client';
 import { ResilientSocketError, roomStream, sessionStream, SUBPROTOCOL, ROOM_NAME } from '../protocol/index.js';
 import type { Json } from '../protocol/index.js';
 import type { ControlMessage, Store, StreamEntry } from './stores/store.js';
@@ -101,7 +102,7 @@ export class ReferenceServer {
   }
 
   /** The Prometheus registry of this server. */
-  get metricsRegistry(): Metrics['registry'] {
+  get metricsRegistry(): Registry {
     return this.hub.metrics.registry;
   }
 
@@ -210,7 +211,7 @@ function onControl(hub: Hub, message: ControlMessage): void {
   else conn.close(1000, 'session ended');
 }
 
-/** Options that only wiring code and tests use. @internal */
+/** Extension points of the server core: the versioned-state engine plugs in here. */
 export interface InternalOptions {
   /** Build the state service (the state engine plugs in here). */
   stateService?: StateServiceFactory;

@@ -8,7 +8,7 @@ import type { Store } from './stores/store.js';
 /** The STATE_* frames a client may send. */
 export type StateFrame = StateAckFrame | StateResyncFrame | StateEventFrame;
 
-/** What the state engine sees of a connection. @internal */
+/** What the state engine sees of a connection. */
 export interface StateConnection {
   /** Connection id, unique within the instance. */
   readonly id: string;
@@ -21,7 +21,7 @@ export interface StateConnection {
   send(frame: ServerFrame): void;
 }
 
-/** What the core hands the state engine. @internal */
+/** What the core hands the state engine. */
 export interface StateServiceDeps {
   store: Store;
   /**
@@ -31,7 +31,7 @@ export interface StateServiceDeps {
   advanceSeq: Store['advanceSeq'];
 }
 
-/** Hooks the core calls; every one may be async and is awaited in the connection's frame order. @internal */
+/** Hooks the core calls; every one may be async and is awaited in the connection's frame order. */
 export interface StateService {
   /** After `NEW_SESSION` / `STATE_RECOVERED` and the replay: send the catch-up `STATE_UPDATE`s. */
   onHandshake(conn: StateConnection, clientVersions: Record<string, number>): Promise<void>;
@@ -49,7 +49,7 @@ export interface StateService {
   close(): Promise<void>;
 }
 
-/** Builds a state service for a server. @internal */
+/** Builds a state service for a server. */
 export type StateServiceFactory = (deps: StateServiceDeps) => StateService;
 
 /** The state service of a server without state: refuses `STATE_*` frames with `ERR_NO_STATE`. @internal */
