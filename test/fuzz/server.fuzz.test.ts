@@ -161,6 +161,12 @@ describe('reference server under fuzzing', () => {
     fresh.send({ type: 'PING', t: 42 });
     await fresh.until(() => fresh.find('PONG') !== undefined, 'PONG from a fresh session');
     expect(fresh.find('NEW_SESSION')).toBeDefined();
+
+    // No connection leaks: once the hostile peer is gone, only the bystander and the fresh one remain.
+    await hostile?.terminate();
+    const deadline = Date.now() + 5_000;
+    while (server.connectionCount !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(server.connectionCount).toBe(2);
     if (process.env.FUZZ_RUNS) console.log(`server fuzz: ${runs} runs, closes by code ${JSON.stringify(Object.fromEntries(closes))}`);
   });
 });
