@@ -122,7 +122,12 @@ export class StateEngine {
     const { dedup } = options;
     // Fold what a replay will read back: the event's JSON (no -0, no undefined members), and a
     // copy the caller cannot change afterwards.
-    const text = JSON.stringify(event) as string | undefined;
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(event) as string | undefined;
+    } catch {
+      text = undefined; // a BigInt or a cycle: not JSON either
+    }
     if (text === undefined) {
       return Promise.reject(new ResilientSocketError('ERR_STATE_REJECTED', 'a state event must be a JSON value', { details: { scope } }));
     }
