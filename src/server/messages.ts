@@ -49,8 +49,11 @@ async function toHook(hub: Hub, conn: Connection, frame: MessageFrame): Promise<
     await hub.options.onMessage?.(conn, frame.data, frame.id);
   } catch (err) {
     hub.options.logger.error({ sessionId: conn.sessionId, seq: frame.seq, err: errorMessage(err) }, 'onMessage hook threw');
-    hub.metrics.errors.inc({ code: 'ERR_INTERNAL' });
-    conn.send({ type: 'ACK', seq: frame.seq, error: { code: 'ERR_INTERNAL', message: 'the server failed to handle the message' } });
+    const message = 'the server failed to handle the message';
+    // Reported as an ERROR, and as the ACK's error: the seq was consumed, so the client must
+    // settle the operation rather than re-send it.
+    conn.sendError('ERR_INTERNAL', message, { seq: frame.seq });
+    conn.send({ type: 'ACK', seq: frame.seq, error: { code: 'ERR_INTERNAL', message } });
     return;
   }
   conn.send({ type: 'ACK', seq: frame.seq });

@@ -98,6 +98,7 @@ describe('rooms and messages', () => {
     });
     const { client } = await connectNew(server, ['r']);
     client.send({ type: 'MESSAGE', seq: 1, id: 'x', data: 1 });
+    expect(await client.next('ERROR')).toMatchObject({ code: 'ERR_INTERNAL', seq: 1 });
     expect((await client.next('ACK')).error?.code).toBe('ERR_INTERNAL');
     client.send({ type: 'MESSAGE', seq: 2, id: 'y', room: 'r', data: 1 });
     expect((await client.next('ACK')).offset).toBe(1);
