@@ -155,8 +155,14 @@ export class ReferenceServer {
     );
     await Promise.all(closed);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    // Let the cleanups queued on close (positions, detach) reach the store before it closes.
-    await Promise.all(connections.map((conn) => conn.idle()));
+    // Let the cleanups queued on close (positions, detach) reach the store before it closes,
+    // but never let a hung store call hold the shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(connections.map((conn) => conn.idle())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000))),
+    ]);
+    clearTimeout(timer);
     if (this.ownsHttp) {
       this.httpServer.closeAllConnections?.();
       await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
