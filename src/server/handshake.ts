@@ -161,18 +161,27 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   if (previous === undefined) return 'unknown';
   if (previous !== null && previous !== conn.owner) {
     hub.sessions.get(session.id)?.fail('ERR_SESSION_TAKEN_OVER', 'another connection resumed this session');
+  }
+  // Held from here on: if anything below fails, closing this connection detaches the session.
+  conn.session = localSession(session.id, boundUser, session.rooms, session.positions);
+  hub.sessions.attach(conn);
+  if (previous !== null && previous !== conn.owner) {
     await hub.store.publishControl({ kind: 'takeover', sessionId: session.id, owner: previous });
   }
   // A racing resume on another instance rotated (and attached) before our attach, so its
   // rotation may have overwritten ours; nobody attached earlier can write after this point.
+  // The re-read also picks up what the previous connection changed since the first read.
   const tokenHash = hashToken(token);
   const current = await hub.store.getSession(session.id);
-  if (!current) return 'unknown';
+  if (!current) {
+    hub.sessions.release(conn, null);
+    conn.session = null;
+    return 'unknown';
+  }
   if (current.tokenHash !== tokenHash) await hub.store.updateSession(session.id, { tokenHash });
-  conn.session = localSession(session.id, boundUser, session.rooms, session.positions);
-  hub.sessions.attach(conn);
+  conn.session = localSession(session.id, boundUser, current.rooms, current.positions);
 
-  const roomNames = Object.keys(session.rooms);
+  const roomNames = Object.keys(current.rooms);
   const streams = [...roomNames.map(roomStream), sessionStream(session.id)];
   await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
   const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
@@ -183,7 +192,7 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     const info = infos[i]!;
     const room = roomNames[i];
     if (room !== undefined) answerRooms[room] = { stream, epoch: info.epoch, offset: info.lastOffset };
-    const from = startPosition(frame, session, stream, room);
+    const from = startPosition(frame, current, stream, room);
     const decision = decide(stream, from, info);
     if (decision.gap) gaps.push(decision.gap);
     setCursor(conn, stream, info.epoch, decision.after);
@@ -197,7 +206,7 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     resumeToken: token,
     user: boundUser,
     rooms: answerRooms,
-    lastSeq: session.lastSeq,
+    lastSeq: current.lastSeq,
     recovered: first === undefined,
     ...(first ? { reason: first.reason, gaps } : {}),
     heartbeat: heartbeat(hub),
