@@ -52,6 +52,28 @@ describe('client against the reference server', () => {
     expect(a.ws.stats.reconnects).toBe(1);
   });
 
+  it('direct messages reach the target session, also those sent while it was away', async () => {
+    const server = await startServer();
+    let reachable = true;
+    const a = connect(server.url);
+    const b = connect(() => (reachable ? server.url : 'ws://127.0.0.1:9/unreachable'));
+    await Promise.all([a.opened(), b.opened()]);
+    const target = b.ws.sessionId!;
+    const live = (await a.ws.send('live', { to: target }))!.id;
+    await waitFor(() => b.messages.length === 1, 'the live direct message');
+    reachable = false;
+    await server.disconnect(target, 4008);
+    const missed = (await a.ws.send('missed', { to: target }))!.id;
+    reachable = true;
+    b.ws.reconnect();
+    await waitFor(() => b.messages.length === 2, 'the missed direct message');
+    expect(b.messages.map((m) => [m.id, m.stream, m.from, m.replayed])).toEqual([
+      [live, `session:${target}`, a.ws.sessionId, false],
+      [missed, `session:${target}`, a.ws.sessionId, true],
+    ]);
+    await expect(a.ws.send('nobody', { to: 'no-such-session' })).rejects.toMatchObject({ code: 'ERR_UNKNOWN_TARGET' });
+  });
+
   it('close() ends the session on the server (BYE) and never reconnects', async () => {
     const server = await startServer();
     const a = connect(server.url);
