@@ -291,6 +291,10 @@ export class ClientSession {
       this.#host.restart(new ResilientSocketError('ERR_PROTOCOL', `expected a handshake answer, got ${frame.type}`));
       return;
     }
+    if (!this.#awaitingAnswer && (frame.type === 'NEW_SESSION' || frame.type === 'STATE_RECOVERED')) {
+      this.#host.restart(new ResilientSocketError('ERR_PROTOCOL', `unexpected second handshake answer ${frame.type}`));
+      return;
+    }
     switch (frame.type) {
       case 'NEW_SESSION':
         return this.#onNewSession(frame);

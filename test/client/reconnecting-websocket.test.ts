@@ -235,6 +235,23 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     await expect(sent).resolves.toMatchObject({ offset: 5 });
   });
 
+  it('a frame before the handshake answer, or a second answer, is a protocol error: reconnect', async () => {
+    // (In auto mode a first frame that is not a handshake answer means a plain server instead.)
+    const t = setup({ mode: 'protocol' });
+    await settle();
+    t.fake.last().open();
+    await settle();
+    t.fake.last().receive({ type: 'PONG', t: 1 });
+    expect(t.errors.map((e) => e.code)).toEqual(['ERR_PROTOCOL']);
+    expect(t.ws.status).toBe('connecting');
+    await t.clock.advance(1000);
+    const socket = await handshake(t);
+    socket.receive(newSession('s9'));
+    expect(t.errors.map((e) => e.code)).toEqual(['ERR_PROTOCOL', 'ERR_PROTOCOL']);
+    expect(t.ws.status).toBe('reconnecting');
+    expect(t.ws.sessionId).toBe('s1');
+  });
+
   it('persists the queue before transmitting an operation', async () => {
     const log: string[] = [];
     const inner = new MemoryStorage();
