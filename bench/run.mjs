@@ -36,7 +36,7 @@ const PLAN = quick
       outage: { clients: 100, downMs: 3000, maxBackMs: 12_000, settleMs: 1500 },
       storm: { clients: 200, rooms: 10, perRoom: 50, processes: 1, maxMs: 20_000 },
       memory: { sessions: 500, missed: 10, processes: 1 },
-      fanout: { subscribers: 100, count: 1000, rateHz: 200, latencyMs: 1000 },
+      fanout: { subscribers: 100, count: 1000, rateHz: 50, latencyMs: 2000 },
     }
   : {
       mode: 'full',
@@ -47,7 +47,7 @@ const PLAN = quick
       outage: { clients: 300, downMs: 3000, maxBackMs: 30_000, settleMs: 3000 },
       storm: { clients: 1000, rooms: 10, perRoom: 50, processes: 2, maxMs: 60_000 },
       memory: { sessions: 5000, missed: 10, processes: 2 },
-      fanout: { subscribers: 100, count: 10_000, rateHz: 200, latencyMs: 5000 },
+      fanout: { subscribers: 100, count: 10_000, rateHz: 50, latencyMs: 10_000 },
     };
 if (runsArg) PLAN.runs = PLAN.fakeRuns = runsArg;
 

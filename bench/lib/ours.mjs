@@ -13,7 +13,8 @@ export const OURS = {
   browserEsm: join(DIST, 'index.browser.js'),
   browserEsmMin: join(DIST, 'index.browser.min.js'),
   umdMin: join(DIST, 'resilient-socket.umd.min.js'),
-  nodeEsm: join(DIST, 'index.js'),
+  // BENCH_OURS_CLIENT: measure another build of the client (e.g. a different esbuild target)
+  nodeEsm: process.env.BENCH_OURS_CLIENT ?? join(DIST, 'index.js'),
   server: join(DIST, 'server', 'index.js'),
   cli: join(ROOT, 'bin', 'resilient-socket-server.mjs'),
   srcIndex: join(ROOT, 'src', 'index.ts'),

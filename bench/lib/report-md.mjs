@@ -75,15 +75,15 @@ export function renderMarkdown(report) {
     out.push('');
     out.push(
       table(
-        ['client', '50 % back', '99 % back (target ≤ 1,500 ms)', '100 % back', 'peak handshakes / 100 ms (target ≤ 50)', 'in flight at kill: sent / lost / dup', 'sent during outage: sent / lost / dup'],
+        ['client', '50 % back', '99 % back (target ≤ 1,500 ms)', '100 % back', 'peak handshakes / 100 ms (target ≤ 50)', 'in flight at kill: sent / lost / dup / pending', 'sent during outage: sent / lost / dup / pending'],
         Object.entries(r.outage.libs).map(([k, v]) => [
           k === 'ours' ? '**ours** (Redis mode)' : k,
           fig(v.back50Ms, 0, ' ms'),
           `${fig(v.back99Ms, 0, ' ms')} · ${ratio(med(v.back99Ms), 1500)}`,
           fig(v.back100Ms, 0, ' ms'),
           `${fig(v.peakHandshakesPer100ms)} · ${ratio(med(v.peakHandshakesPer100ms), 50)}`,
-          `${fig(v.inflightSent)} / ${fig(v.inflightLost)} / ${fig(v.inflightDuplicated)}`,
-          `${fig(v.outageSent)} / ${fig(v.outageLost)} / ${fig(v.outageDuplicated)}${errs(v)}`,
+          `${fig(v.inflightSent)} / ${fig(v.inflightLost)} / ${fig(v.inflightDuplicated)} / ${fig(v.inflightPending)}`,
+          `${fig(v.outageSent)} / ${fig(v.outageLost)} / ${fig(v.outageDuplicated)} / ${fig(v.outagePending)}${errs(v)}`,
         ]),
       ),
     );

@@ -83,7 +83,8 @@ async function outageOnce({ lib, server, clients, downMs, intervalMs, maxBackMs,
 /** Turn raw client/server records into the outage figures. */
 export function analyse({ reports, upgrades, tKill, tRestart, clients }) {
   const backAt = [];
-  const msgs = { inflight: [0, 0, 0, 0], outage: [0, 0, 0, 0], all: [0, 0, 0, 0] }; // sent, delivered, lost, dup
+  // sent, delivered, lost, duplicated, pending (sender not reconnected by the end of the window)
+  const msgs = { inflight: [0, 0, 0, 0, 0], outage: [0, 0, 0, 0, 0], all: [0, 0, 0, 0, 0] };
   for (const c of reports) {
     const reopen = c.opens.find(([t]) => t >= tRestart);
     const reconnectedAt = reopen ? reopen[0] : Infinity;
@@ -100,7 +101,8 @@ export function analyse({ reports, upgrades, tKill, tRestart, clients }) {
         if (r) {
           m[1]++;
           m[3] += r[0] - 1;
-        } else m[2]++;
+        } else if (reopen) m[2]++;
+        else m[4]++;
       }
     }
   }
@@ -115,7 +117,7 @@ export function analyse({ reports, upgrades, tKill, tRestart, clients }) {
     const b = Math.floor((t - tRestart) / 100);
     buckets.set(b, (buckets.get(b) ?? 0) + 1);
   }
-  const obj = (m) => ({ sent: m[0], delivered: m[1], lost: m[2], duplicated: m[3] });
+  const obj = (m) => ({ sent: m[0], delivered: m[1], lost: m[2], duplicated: m[3], pending: m[4] });
   return {
     figures: {
       back50Ms: at(50),
@@ -128,13 +130,16 @@ export function analyse({ reports, upgrades, tKill, tRestart, clients }) {
       inflightDelivered: msgs.inflight[1],
       inflightLost: msgs.inflight[2],
       inflightDuplicated: msgs.inflight[3],
+      inflightPending: msgs.inflight[4],
       outageSent: msgs.outage[0],
       outageDelivered: msgs.outage[1],
       outageLost: msgs.outage[2],
       outageDuplicated: msgs.outage[3],
+      outagePending: msgs.outage[4],
       allSent: msgs.all[0],
       allLost: msgs.all[2],
       allDuplicated: msgs.all[3],
+      allPending: msgs.all[4],
       p50ReconnectSample: percentile(backAt, 50),
     },
     messages: { inflight: obj(msgs.inflight), outage: obj(msgs.outage), all: obj(msgs.all) },
@@ -156,7 +161,7 @@ export async function runOutage({ runs, clients, downMs = 3000, intervalMs = 500
         results.push(res.figures);
         if (!chart) chart = { ...res.timeline, tKill: res.tKill, tRestart: res.tRestart };
         const f = res.figures;
-        log(`outage ${lib} run ${r + 1}: back 50% ${f.back50Ms} ms, 99% ${f.back99Ms} ms, 100% ${f.back100Ms} ms; peak ${f.peakHandshakesPer100ms}/100ms; in flight ${f.inflightSent} sent ${f.inflightLost} lost; outage ${f.outageSent} sent ${f.outageLost} lost ${f.outageDuplicated} dup`);
+        log(`outage ${lib} run ${r + 1}: back 50% ${f.back50Ms} ms, 99% ${f.back99Ms} ms, 100% ${f.back100Ms} ms; peak ${f.peakHandshakesPer100ms}/100ms; in flight ${f.inflightSent} sent ${f.inflightLost} lost ${f.inflightDuplicated} dup ${f.inflightPending} pending; outage ${f.outageSent} sent ${f.outageLost} lost ${f.outageDuplicated} dup ${f.outagePending} pending`);
       } catch (err) {
         log(`outage ${lib} run ${r + 1} failed: ${err.message}`);
         results.push({ error: String(err.message).slice(0, 300) });
