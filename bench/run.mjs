@@ -72,7 +72,12 @@ const redisPrefix = (s) => `${runId}:${s}`;
 const resultsDir = join(ROOT, 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const jsonPath = join(resultsDir, 'latest.json');
-const previous = only && existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : null;
+let previous = only && existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : null;
+if (previous && previous.mode !== PLAN.mode) {
+  // never mix quick and full figures in one report
+  notes.push(`the previous latest.json was a ${previous.mode} run: not merged`);
+  previous = null;
+}
 
 const results = { ...(previous?.results ?? {}) };
 const started = Date.now();
@@ -88,6 +93,8 @@ try {
   if (want('storm')) results.storm = { plan: PLAN.storm, runs: PLAN.runs, variants: await runStorm({ runs: PLAN.runs, ...PLAN.storm, variants: noRedis(withOurs(STORM_VARIANTS)), log, redisPrefix }) };
   if (want('memory')) results.memory = { plan: PLAN.memory, runs: PLAN.runs, variants: await runMemory({ runs: PLAN.runs, ...PLAN.memory, variants: withOurs(MEMORY_VARIANTS), log }) };
   if (want('fanout')) results.fanout = { plan: PLAN.fanout, runs: PLAN.runs, variants: await runFanout({ runs: PLAN.runs, ...PLAN.fanout, variants: withOurs(FANOUT_VARIANTS), log }) };
+  const at = new Date().toISOString();
+  for (const k of ['cost', 'fake', 'outage', 'storm', 'memory', 'fanout']) if (want(k) && results[k]) results[k].measuredAt = at;
 } finally {
   killAll();
   if (redisOk) {

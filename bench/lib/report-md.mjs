@@ -46,6 +46,7 @@ export function renderMarkdown(report) {
     const ws = r.cost.libs.ws;
     out.push(`## 2. Cost per message over loopback (${num(r.cost.plan.count)} messages of ~100 B, window ${r.cost.plan.window}, ${r.cost.runs} run(s))`);
     out.push('');
+    if (r.cost.measuredAt) out.push(`_Measured ${r.cost.measuredAt}._`, '');
     out.push(
       table(
         ['client', 'msgs/s', 'client CPU ms / 1,000 msgs', 'client CPU vs raw ws', 'server CPU ms / 1,000 msgs', 'bad echoes / missing'],
@@ -58,6 +59,7 @@ export function renderMarkdown(report) {
     const raw = r.fake.libs.raw;
     out.push(`### CPU per message against an in-memory socket (${num(r.fake.plan.count)} messages, ${r.fake.runs} runs)`);
     out.push('');
+    if (r.fake.measuredAt) out.push(`_Measured ${r.fake.measuredAt}._`, '');
     out.push(
       table(
         ['client', 'client CPU ms / 1,000 msgs', 'vs raw (target ≤ 1.2×)', 'fake server time subtracted (ms / 1,000)', 'bad / missing'],
@@ -71,6 +73,7 @@ export function renderMarkdown(report) {
     const p = r.outage.plan;
     out.push(`## 3. Outage (${p.clients} clients, server SIGKILLed, down ${p.downMs / 1000} s, restarted on the same port; ${r.outage.runs} run(s))`);
     out.push('');
+    if (r.outage.measuredAt) out.push(`_Measured ${r.outage.measuredAt}._`, '');
     out.push('![outage timeline](outage.svg)');
     out.push('');
     out.push(
@@ -97,6 +100,7 @@ export function renderMarkdown(report) {
     const sioRedis = med(v['Socket.IO 4.8 recovery (Redis Streams adapter)']?.allMs);
     out.push(`## 4. Recovery storm (${p.clients} clients in ${p.rooms} rooms cut at once, ${p.perRoom} messages per room published while away; ${r.storm.runs} run(s))`);
     out.push('');
+    if (r.storm.measuredAt) out.push(`_Measured ${r.storm.measuredAt}._`, '');
     out.push(
       table(
         ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'catch-up after reconnecting: p50 / max', 'clients complete', 'sessions recovered', 'lost', 'duplicated', 'server CPU ms'],
@@ -120,8 +124,9 @@ export function renderMarkdown(report) {
     const p = r.memory.plan;
     const v = r.memory.variants;
     const sio = med(v['Socket.IO 4.8 recovery (in-memory)']?.bytesPerSession);
-    out.push(`## 5. Memory per disconnected session (${num(p.sessions)} sessions × ${p.missed} missed messages, server heap after GC; ${r.memory.runs} run(s))`);
+    out.push(`## 5a. Memory per disconnected session (${num(p.sessions)} sessions × ${p.missed} missed messages, server heap after GC; ${r.memory.runs} run(s))`);
     out.push('');
+    if (r.memory.measuredAt) out.push(`_Measured ${r.memory.measuredAt}._`, '');
     out.push(
       table(
         ['server', 'bytes per disconnected session', 'vs Socket.IO (target ≤ 0.5×)', 'bytes per connected session', 'heap baseline → after (MB)'],
@@ -135,8 +140,9 @@ export function renderMarkdown(report) {
     const p = r.fanout.plan;
     const v = r.fanout.variants;
     const sio = med(v['Socket.IO 4.8']?.deliveriesPerSec);
-    out.push(`## Fan-out (1 publisher, ${p.subscribers} subscribers, 100-byte messages: ${num(p.count)} as fast as possible; latency at ${p.rateHz} msg/s; ${r.fanout.runs} run(s))`);
+    out.push(`## 5b. Fan-out and latency (1 publisher, ${p.subscribers} subscribers, 100-byte messages: ${num(p.count)} as fast as possible; latency at ${p.rateHz} msg/s; ${r.fanout.runs} run(s))`);
     out.push('');
+    if (r.fanout.measuredAt) out.push(`_Measured ${r.fanout.measuredAt}._`, '');
     out.push(
       table(
         ['server', 'deliveries/s', 'vs Socket.IO (target ≥ 1×)', 'latency p50', 'latency p99', 'lost / dup'],
