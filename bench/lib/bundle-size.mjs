@@ -1,7 +1,7 @@
 // Bundle one entry the way a browser app's bundler would (esbuild: ESM, browser platform,
 // minified, tree-shaken) and weigh it: minified bytes, gzip (level 9) and brotli (quality 11).
 // Everything runs in-process through esbuild's JS API; nothing is written to disk.
-import { build } from 'esbuild';
+import { build, analyzeMetafile } from 'esbuild';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
@@ -25,10 +25,12 @@ export function weigh(code) {
 /**
  * Bundle `source` (an ES module text that imports what an application would) and weigh it.
  * @param {string} source entry module text, resolved from the repository root
- * @returns {Promise<{min:number,gzip:number,brotli:number}>}
+ * @param {{analyze?: boolean}} [opts] analyze: also return esbuild's per-input breakdown
+ * @returns {Promise<{min:number,gzip:number,brotli:number,analysis?:string}>}
  */
-export async function bundleSize(source) {
+export async function bundleSize(source, { analyze = false } = {}) {
   const result = await build({
+    metafile: analyze,
     stdin: { contents: source, resolveDir: ROOT, sourcefile: 'entry.mjs', loader: 'js' },
     bundle: true,
     minify: true,
@@ -43,5 +45,8 @@ export async function bundleSize(source) {
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error('esbuild produced no output');
-  return weigh(file.contents);
+  const sizes = weigh(file.contents);
+  // which input files the minified bytes come from (esbuild's own report)
+  if (analyze) sizes.analysis = await analyzeMetafile(result.metafile);
+  return sizes;
 }
