@@ -108,117 +108,127 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'crash' as const }) },
 );
 
+/** Run one scenario and check the invariants (with `acrossSessions`: no duplicate at all). */
+async function run(steps: Step[], acrossSessions = false): Promise<void> {
+  const storage = new SlowStorage();
+  const server = new ServerModel();
+  const clock = new FakeClock();
+  const instances: ReconnectingWebSocket[] = [];
+  const appOrder: string[] = [];
+  const acked = new Set<string>();
+  const transmitted = new Set<string>();
+  // Per socket: how many client frames the server has read, frames waiting for the client, the session bound.
+  const links = new Map<FakeSocket, { read: number; toClient: object[]; bound: { sessionId?: string } }>();
+  let fake = fakeWebSocket();
+  let nextId = 0;
+  const start = () => {
+    fake = fakeWebSocket();
+    const ws = new ReconnectingWebSocket('ws://model.test/', {
+      WebSocket: fake.WebSocket, timers: clock, now: () => clock.now, storage, environment: {}, jitter: 'none', initialReconnectDelay: 10, maxReconnectDelay: 10, connectTimeout: 100, mode: 'protocol',
+    });
+    ws.on('error', () => undefined);
+    instances.push(ws);
+    return ws;
+  };
+  let ws = start();
+  const current = (): FakeSocket | undefined => {
+    const s = fake.sockets.at(-1);
+    if (!s || s.readyState > 1) return undefined;
+    if (s.readyState === 0) s.open();
+    if (!links.has(s)) links.set(s, { read: 0, toClient: [], bound: {} });
+    return s;
+  };
+  const toServer = (): boolean => {
+    const s = current();
+    if (!s) return false;
+    const link = links.get(s)!;
+    const frames = s.frames();
+    if (link.read >= frames.length) return false;
+    const frame = frames[link.read++]!;
+    if (frame.type === 'MESSAGE') transmitted.add(frame.id);
+    link.toClient.push(...server.handle(frame, link.bound));
+    return true;
+  };
+  const toClient = (lose: boolean): boolean => {
+    const s = current();
+    if (!s) return false;
+    const frame = links.get(s)!.toClient.shift();
+    if (!frame) return false;
+    // A WebSocket does not lose single frames: a lost frame means the connection died.
+    if (lose) s.drop(1006);
+    else s.receive(frame);
+    return true;
+  };
+  await settle();
+  for (const step of steps) {
+    if (step.kind === 'send') {
+      const id = `m${nextId++}`;
+      appOrder.push(id);
+      ws.send(id, { id }).then(() => acked.add(id), () => undefined);
+    } else if (step.kind === 'toServer') toServer();
+    else if (step.kind === 'toClient') toClient(step.lose);
+    else if (step.kind === 'flush') storage.flushOne();
+    else if (step.kind === 'pump') {
+      // Everything in flight arrives, both ways (storage stays as slow as it is).
+      for (let k = 0; k < 20 && (toServer() || toClient(false)); k++) await settle();
+    }
+    else if (step.kind === 'drop') {
+      current()?.drop(1006);
+      await clock.advance(10);
+    } else {
+      // The process dies: its socket goes, its unfinished writes are lost.
+      ws.removeAllListeners();
+      current()?.drop(1006);
+      storage.crash();
+      ws = start();
+    }
+    await settle();
+  }
+  // Quiet period: a perfect network and storage until nothing moves.
+  for (let round = 0; round < 500; round++) {
+    let moved = false;
+    while (storage.pending.length > 0) {
+      storage.flushOne();
+      moved = true;
+    }
+    await settle();
+    while (toServer()) moved = true;
+    while (toClient(false)) moved = true;
+    await settle();
+    if (ws.status !== 'open') {
+      await clock.advance(10);
+      moved = true;
+    }
+    if (!moved && ws.stats.queueLength === 0) break;
+  }
+  for (const old of instances) old.removeAllListeners();
+  expect(ws.stats.queueLength).toBe(0);
+  const processedAll = [...server.processed.values()].flat();
+  for (const id of new Set([...transmitted, ...acked])) expect(processedAll).toContain(id);
+  if (acrossSessions) expect(new Set(processedAll).size).toBe(processedAll.length);
+  for (const [, ids] of server.processed) {
+    expect(new Set(ids).size).toBe(ids.length);
+    const positions = ids.map((id) => appOrder.indexOf(id));
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+  }
+}
+
 describe('crash recovery (property)', () => {
   it('never loses a transmitted or acknowledged message; no duplicates or reordering within a session', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 45 }), async (steps) => {
-        const storage = new SlowStorage();
-        const server = new ServerModel();
-        const clock = new FakeClock();
-        const instances: ReconnectingWebSocket[] = [];
-        const appOrder: string[] = [];
-        const acked = new Set<string>();
-        const transmitted = new Set<string>();
-        // Per socket: how many client frames the server has read, frames waiting for the client, the session bound.
-        const links = new Map<FakeSocket, { read: number; toClient: object[]; bound: { sessionId?: string } }>();
-        let fake = fakeWebSocket();
-        let nextId = 0;
-        const start = () => {
-          fake = fakeWebSocket();
-          const ws = new ReconnectingWebSocket('ws://model.test/', {
-            WebSocket: fake.WebSocket, timers: clock, now: () => clock.now, storage, environment: {}, jitter: 'none', initialReconnectDelay: 10, maxReconnectDelay: 10, connectTimeout: 100, mode: 'protocol',
-          });
-          ws.on('error', () => undefined);
-          instances.push(ws);
-          return ws;
-        };
-        let ws = start();
-        const current = (): FakeSocket | undefined => {
-          const s = fake.sockets.at(-1);
-          if (!s || s.readyState > 1) return undefined;
-          if (s.readyState === 0) s.open();
-          if (!links.has(s)) links.set(s, { read: 0, toClient: [], bound: {} });
-          return s;
-        };
-        const toServer = (): boolean => {
-          const s = current();
-          if (!s) return false;
-          const link = links.get(s)!;
-          const frames = s.frames();
-          if (link.read >= frames.length) return false;
-          const frame = frames[link.read++]!;
-          if (frame.type === 'MESSAGE') transmitted.add(frame.id);
-          link.toClient.push(...server.handle(frame, link.bound));
-          return true;
-        };
-        const toClient = (lose: boolean): boolean => {
-          const s = current();
-          if (!s) return false;
-          const frame = links.get(s)!.toClient.shift();
-          if (!frame) return false;
-          // A WebSocket does not lose single frames: a lost frame means the connection died.
-          if (lose) s.drop(1006);
-          else s.receive(frame);
-          return true;
-        };
-        await settle();
-        for (const step of steps) {
-          if (step.kind === 'send') {
-            const id = `m${nextId++}`;
-            appOrder.push(id);
-            ws.send(id, { id }).then(() => acked.add(id), () => undefined);
-          } else if (step.kind === 'toServer') toServer();
-          else if (step.kind === 'toClient') toClient(step.lose);
-          else if (step.kind === 'flush') storage.flushOne();
-          else if (step.kind === 'pump') {
-            // Everything in flight arrives, both ways (storage stays as slow as it is).
-            for (let k = 0; k < 20 && (toServer() || toClient(false)); k++) await settle();
-          }
-          else if (step.kind === 'drop') {
-            current()?.drop(1006);
-            await clock.advance(10);
-          } else {
-            // The process dies: its socket goes, its unfinished writes are lost.
-            ws.removeAllListeners();
-            current()?.drop(1006);
-            storage.crash();
-            ws = start();
-          }
-          await settle();
-        }
-        // Quiet period: a perfect network and storage until nothing moves.
-        for (let round = 0; round < 500; round++) {
-          let moved = false;
-          while (storage.pending.length > 0) {
-            storage.flushOne();
-            moved = true;
-          }
-          await settle();
-          while (toServer()) moved = true;
-          while (toClient(false)) moved = true;
-          await settle();
-          if (ws.status !== 'open') {
-            await clock.advance(10);
-            moved = true;
-          }
-          if (!moved && ws.stats.queueLength === 0) break;
-        }
-        for (const old of instances) old.removeAllListeners();
-        expect(ws.stats.queueLength).toBe(0);
-        const processedAll = [...server.processed.values()].flat();
-        for (const id of new Set([...transmitted, ...acked])) expect(processedAll).toContain(id);
-        for (const [, ids] of server.processed) {
-          expect(new Set(ids).size).toBe(ids.length);
-          const positions = ids.map((id) => appOrder.indexOf(id));
-          expect(positions).toEqual([...positions].sort((x, y) => x - y));
-        }
-      }),
-      {
-        numRuns: 600,
-        // Regression: sent before its seq was persisted, processed, then a crash: the next instance
-        // reused seq 1 for another message, which the server acknowledged as a duplicate (lost).
-        examples: [[[{ kind: 'toServer' }, { kind: 'toClient', lose: false }, { kind: 'flush' }, { kind: 'send' }, { kind: 'toServer' }, { kind: 'crash' }, { kind: 'send' }, { kind: 'toServer' }, { kind: 'toClient', lose: false }]]],
-      },
-    );
+    await fc.assert(fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 45 }), (steps) => run(steps)), {
+      numRuns: 600,
+      // Regression: sent before its seq was persisted, processed, then a crash: the next instance
+      // reused seq 1 for another message, which the server acknowledged as a duplicate (lost).
+      examples: [[[{ kind: 'toServer' }, { kind: 'toClient', lose: false }, { kind: 'flush' }, { kind: 'send' }, { kind: 'toServer' }, { kind: 'crash' }, { kind: 'send' }, { kind: 'toServer' }, { kind: 'toClient', lose: false }]]],
+    });
   }, 60_000);
+
+  // KNOWN GAP (docs/recovery.md): the token rotates on every resume and the old one stops at once.
+  // A crash after STATE_RECOVERED but before the new token is stored makes the next instance's
+  // resume fail (token_rejected); its queue is re-sent under a new session, and an operation whose
+  // ack was lost is processed twice. Expected to fail until the server accepts the previous token
+  // until the new one is used.
+  it.fails('KNOWN GAP: no duplicate across sessions when a crash loses the rotated token', async () => {
+    await run([{ kind: 'toServer' }, { kind: 'toClient', lose: false }, { kind: 'flush' }, { kind: 'flush' }, { kind: 'send' }, { kind: 'flush' }, { kind: 'toServer' }, { kind: 'drop' }, { kind: 'toServer' }, { kind: 'toClient', lose: false }, { kind: 'crash' }], true);
+  });
 });
