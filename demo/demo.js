@@ -66,6 +66,7 @@
   var recoveries = [];    // every `recovered` event
   var events = [];        // every event shown in the log
   var stateChanges = [];  // every shared-state change
+  var restored = [];      // ids of messages an earlier instance of this tab left queued
   var retryAt = null;     // when the scheduled retry fires (ms since epoch)
   var lastRecovery = null;
   var counter = { value: null, version: null, confirmed: null };
@@ -81,6 +82,9 @@
     recoveries: recoveries,
     events: events,
     stateChanges: stateChanges,
+    restored: restored,
+    /** True once the room join is acknowledged. */
+    joined: false,
     counter: counter,
     send: say,
     drop: drop,
@@ -153,6 +157,7 @@
     var messages = ops.filter(function (op) { return op.kind === 'message'; });
     log(ops.length + ' queued operation' + (ops.length === 1 ? '' : 's') + ' restored from IndexedDB');
     messages.forEach(function (op) {
+      restored.push(op.id);
       var data = op.data && typeof op.data === 'object' ? op.data : {};
       showPending(op.id, typeof data.text === 'string' ? data.text : JSON.stringify(op.data));
     });
@@ -199,7 +204,10 @@
   }
 
   socket.join(room).then(
-    function () { log('joined #' + room); },
+    function () {
+      window.demo.joined = true;
+      log('joined #' + room);
+    },
     function (err) { log('join failed: ' + err.code, 'bad'); },
   );
 
