@@ -138,12 +138,16 @@ export class ClientSession {
   /** Closed with the session kept for another instance: no more writes until a new connection. */
   #suspended = false;
 
-  constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number }) {
+  constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number; storageTimeout: number }) {
     this.#host = host;
-    this.#storage = new GuardedStorage(storage, (error) => {
-      host.emit('storagefailed', error);
-      host.emit('error', error);
-    });
+    this.#storage = new GuardedStorage(
+      storage,
+      (error) => {
+        host.emit('storagefailed', error);
+        host.emit('error', error);
+      },
+      { ms: o.storageTimeout, timers: host.timers },
+    );
     this.#mainKey = `resilient-socket:${sessionKey}:session`;
     this.#positionsKey = `resilient-socket:${sessionKey}:positions`;
     this.#ackInterval = o.ackInterval;

@@ -47,6 +47,8 @@ export interface ReconnectingWebSocketOptions {
    * memory in Node (use `FileStorage` from `resilient-socket/node` to survive a restart).
    */
   storage?: StorageAdapter;
+  /** A storage call that has not settled after this long counts as a failure (ms, default 10000). */
+  storageTimeout?: number;
   /**
    * Namespace of this client's data in `storage`, so two sockets do not share a session.
    * Default: derived from the URL (origin and path, query and hash ignored).
@@ -99,6 +101,7 @@ export interface ResolvedOptions {
   random: () => number;
   now: () => number;
   storage: StorageAdapter | undefined;
+  storageTimeout: number;
   sessionKey: string | undefined;
   auth: ReconnectingWebSocketOptions['auth'];
   initialReconnectDelay: number;
@@ -135,6 +138,7 @@ export const DEFAULTS = {
   ackEvery: 50,
   maxQueueLength: 1000,
   maxQueueBytes: 1_048_576,
+  storageTimeout: 10_000,
 } as const;
 
 function invalid(message: string): never {
@@ -197,6 +201,7 @@ export function resolveOptions(options: ReconnectingWebSocketOptions | undefined
     random: (o.random as () => number) ?? Math.random,
     now: (o.now as () => number) ?? Date.now,
     storage,
+    storageTimeout: number(o, 'storageTimeout', DEFAULTS.storageTimeout, 'positive'),
     sessionKey: o.sessionKey as string | undefined,
     auth: o.auth as ReconnectingWebSocketOptions['auth'],
     initialReconnectDelay: number(o, 'initialReconnectDelay', DEFAULTS.initialReconnectDelay, 'ms'),

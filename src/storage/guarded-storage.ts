@@ -2,6 +2,12 @@ import { ResilientSocketError } from '../protocol/errors.js';
 import { MemoryStorage } from './memory-storage.js';
 import type { StorageAdapter } from './storage-adapter.js';
 
+/** How long a storage call may take, and the timers to measure it with. @internal */
+export interface StorageTimeout {
+  ms: number;
+  timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
+}
+
 /**
  * Wraps an adapter so that a failure (quota exceeded, private mode, a broken disk) never stops
  * the client: the first failure switches every later call to an in-memory store, and
@@ -14,10 +20,35 @@ export class GuardedStorage {
   #inner: StorageAdapter;
   #failed = false;
   readonly #onFailure: (error: ResilientSocketError) => void;
+  readonly #timeout: StorageTimeout | undefined;
 
-  constructor(inner: StorageAdapter, onFailure: (error: ResilientSocketError) => void) {
+  /**
+   * @param timeout a call that has not settled after `ms` counts as a failure: an IndexedDB that
+   *   hangs (a blocked upgrade, a browser bug) must not stall the client, which waits for its
+   *   writes before transmitting
+   */
+  constructor(inner: StorageAdapter, onFailure: (error: ResilientSocketError) => void, timeout?: StorageTimeout) {
     this.#inner = inner;
     this.#onFailure = onFailure;
+    this.#timeout = timeout;
+  }
+
+  #withTimeout<T>(what: string, value: T | Promise<T>): T | Promise<T> {
+    const t = this.#timeout;
+    if (!t || !(value instanceof Promise)) return value;
+    return new Promise<T>((resolve, reject) => {
+      const timer = t.timers.setTimeout(() => reject(new Error(`storage ${what} did not settle within ${t.ms} ms`)), t.ms);
+      value.then(
+        (v) => {
+          t.timers.clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          t.timers.clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Whether the adapter failed and the client now runs in memory. */
@@ -28,7 +59,7 @@ export class GuardedStorage {
   async #call<T>(what: string, fn: (s: StorageAdapter) => T | Promise<T>, fallback: T): Promise<T> {
     const store = this.#inner;
     try {
-      return await fn(store);
+      return await (store === this.#inner && !this.#failed ? this.#withTimeout(what, fn(store)) : fn(store));
     } catch (cause) {
       if (store === this.#inner && !this.#failed) {
         this.#failed = true;

@@ -427,6 +427,22 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     expect(failures).toEqual(['ERR_STORAGE_FAILED']);
   });
 
+  it('a storage that hangs counts as failed after storageTimeout: the client goes on in memory', async () => {
+    const hanging = { get: () => undefined, set: () => new Promise<void>(() => undefined), delete: () => undefined };
+    const t = setup({ storage: hanging as unknown as MemoryStorage, storageTimeout: 2000 });
+    const failures: unknown[] = [];
+    t.ws.on('storagefailed', (e) => failures.push(e.code));
+    const socket = await handshake(t);
+    const p = t.ws.send('eventually');
+    await settle();
+    expect(socket.framesOf('MESSAGE')).toHaveLength(0); // waiting for the write
+    await t.clock.advance(2000);
+    expect(failures).toEqual(['ERR_STORAGE_FAILED']);
+    expect(socket.framesOf('MESSAGE')).toHaveLength(1);
+    socket.receive({ type: 'ACK', seq: 1 });
+    await expect(p).resolves.toBeDefined();
+  });
+
   it('rejects a send with the error code of a refusing ACK', async () => {
     const t = setup();
     const socket = await handshake(t);
