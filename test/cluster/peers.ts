@@ -59,6 +59,16 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
   }
 }
 
+/** `promise`, or a rejection naming `what` after `timeoutMs` (the timer is cleared either way). */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Exactly once and in offset order: `peer` received each of `expected` (ids) once in `room`,
  * nothing else, with strictly increasing offsets. Returns the ids in delivery order.
