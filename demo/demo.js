@@ -94,6 +94,7 @@
     get offline() { return network.offline; },
   };
 
+  var list = $('messages');
   $('room').textContent = room;
   $('name').textContent = tab.name;
   $('input').placeholder = 'Message #' + room;
@@ -351,8 +352,6 @@
   setInterval(render, 200);
   render();
 
-  var list = $('messages');
-
   function clearEmpty() {
     var empty = $('empty');
     if (empty) empty.remove();
@@ -506,7 +505,6 @@
     }
     if (!Array.isArray(history) || history.length === 0) return;
     clearEmpty();
-    var list = $('messages');
     history.forEach(function (entry) { list.appendChild(messageElement(entry, true)); });
     systemLine('before the reload');
   }

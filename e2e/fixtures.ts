@@ -54,6 +54,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
   openDemo: async ({ browser, server, room }, use) => {
     const contexts: BrowserContext[] = [];
+    const pageErrors: string[] = [];
     await use(async (options) => {
       let context = options.context;
       if (!context) {
@@ -61,11 +62,13 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         contexts.push(context);
       }
       const page = await context.newPage();
+      page.on('pageerror', (err) => pageErrors.push(`${options.name}: ${err.message}`));
       await page.goto(demoUrl(options.origin ?? server.origin, { room, name: options.name, ...options.params }));
       await waitJoined(page);
       return page;
     });
     for (const context of contexts) await context.close();
+    expect(pageErrors, 'uncaught errors in the demo pages').toEqual([]);
   },
 });
 
