@@ -31,11 +31,11 @@
   // The socket takes its WebSocket constructor as an option. While "offline", this one refuses to
   // construct (the client counts a failed attempt and backs off) and the live socket is closed:
   // nothing is asked of the server, and sends wait in the offline queue.
-  var network = { offline: false, sockets: new Set() };
+  var network = { offline: false, blocked: false, sockets: new Set() };
   var NativeWebSocket = window.WebSocket;
   class DemoWebSocket extends NativeWebSocket {
     constructor(url, protocols) {
-      if (network.offline) throw new Error('the demo is offline ("Go offline")');
+      if (network.offline || network.blocked) throw new Error('the demo is offline ("Go offline")');
       super(url, protocols);
       var self = this;
       network.sockets.add(self);
@@ -90,7 +90,7 @@
     drop: drop,
     setOffline: setOffline,
     /** Refuse new connections without touching the live one (tests: hold a cut page down). */
-    blockConnections: function (blocked) { network.offline = Boolean(blocked); },
+    blockConnections: function (blocked) { network.blocked = Boolean(blocked); },
     get offline() { return network.offline; },
   };
 
@@ -182,7 +182,7 @@
   socket.on('storagefailed', function (err) { log('storage failed, continuing in memory: ' + err.message, 'bad'); });
   socket.on('error', function (err) {
     // Failed attempts while offline are expected; the status line already says so.
-    if (network.offline && err.code === 'ERR_CONNECT_FAILED') return;
+    if ((network.offline || network.blocked) && err.code === 'ERR_CONNECT_FAILED') return;
     log(err.code + ': ' + err.message, 'bad');
   });
 
@@ -359,15 +359,19 @@
 
   function showMessage(entry) {
     clearEmpty();
-    var existing = entry.self && entry.id ? pendingElement(entry.id) : null;
-    if (existing) {
-      // Our own message came back from the room: it is delivered.
-      existing.classList.remove('pending', 'failed');
-      existing.dataset.offset = String(entry.offset);
-      setTag(existing, entry.replayed ? 'replayed' : '', entry.replayed ? 'replayed' : '');
-      return;
+    var el = entry.self && entry.id ? pendingElement(entry.id) : null;
+    if (el) {
+      // Our own message came back from the room: it is delivered, and takes its place in the
+      // room's order.
+      el.classList.remove('pending', 'failed');
+      el.dataset.offset = String(entry.offset);
+      setTag(el, entry.replayed ? 'replayed' : '', entry.replayed ? 'replayed' : '');
+    } else {
+      el = messageElement(entry, false);
     }
-    list.appendChild(messageElement(entry, false));
+    // Delivered messages in stream order; what is still queued stays below them.
+    var firstPending = list.querySelector('.msg.pending');
+    if (firstPending !== el) list.insertBefore(el, firstPending);
     scrollDown();
   }
 
@@ -415,7 +419,7 @@
   }
 
   function pendingElement(id) {
-    return list.querySelector('li[data-id="' + CSS.escape(id) + '"]');
+    return list.querySelector('li.msg:not(.earlier)[data-id="' + CSS.escape(id) + '"]');
   }
 
   function systemLine(text, kind) {
@@ -423,7 +427,7 @@
     var li = document.createElement('li');
     li.className = 'system' + (kind ? ' ' + kind : '');
     li.textContent = text;
-    list.appendChild(li);
+    list.insertBefore(li, list.querySelector('.msg.pending'));
     scrollDown();
   }
 
