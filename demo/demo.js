@@ -256,8 +256,11 @@
           log('asked the server to cut the connection');
           return true;
         }
-        log(res.status === 404 ? 'the server has no fault endpoint (start it with --faults)' : 'drop failed: HTTP ' + res.status, 'bad');
-        return false;
+        return res.text().then(function (body) {
+          var held = /no attached session/.test(body);
+          log(res.status === 404 && !held ? 'the server has no fault endpoint (start it with --faults)' : 'drop failed: HTTP ' + res.status + (held ? ' (session not attached)' : ''), 'bad');
+          return false;
+        });
       },
       function (err) {
         log('drop failed: ' + err.message, 'bad');

@@ -43,3 +43,21 @@ test('the client reconnects at once when the browser comes back online, not afte
   expect(await ada.evaluate(() => window.demo.socket.attempt)).toBe(0);
   expect(await ada.evaluate(() => window.demo.events.map((e) => e.text).filter((t) => t.startsWith('retry #')))).toEqual(['retry #1 in 60.0 s']);
 });
+
+test('the client reconnects at once when the page becomes visible again, not after its backoff delay', async ({ openDemo }) => {
+  const ada = await openDemo({ name: 'Ada', params: { initialDelay: 60_000, maxDelay: 60_000, jitter: 'none' } });
+  await ada.evaluate(() => window.demo.blockConnections(true));
+  await ada.getByTestId('drop').click();
+  await waitStatus(ada, 'reconnecting');
+  await expect.poll(() => ada.evaluate(() => window.demo.socket.nextRetryDelay)).toBe(60_000);
+
+  // Headless pages stay "visible"; the event the browser fires when a tab comes back is enough
+  // to exercise the client's real listener on the real document.
+  await ada.evaluate(() => {
+    window.demo.blockConnections(false);
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await waitStatus(ada, 'open');
+  await expect.poll(() => ada.evaluate(() => window.demo.recoveries.length)).toBe(2);
+  expect(await ada.evaluate(() => window.demo.recoveries.at(-1)?.recovered)).toBe(true);
+});
