@@ -14,6 +14,8 @@ import { defaultStorage } from '../storage/default-storage.js';
 import { ClientSession } from './client-session.js';
 import type { SendOptions, SendResult } from './client-session.js';
 import { CompatEvents } from './compat-events.js';
+import { Connection } from './connection.js';
+import type { ConnectionHandlers } from './connection.js';
 import type { CompatListener, CompatEventType } from './compat-events.js';
 import type { CloseInfo, ConnectionMode, ConnectionStatus, OpenInfo, ReceivedMessage, ReconnectingWebSocketEvents } from './events.js';
 import { Heartbeat } from './heartbeat.js';
@@ -21,13 +23,13 @@ import { DEFAULTS, resolveOptions } from './options.js';
 import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
 import { PlainQueue } from './plain-queue.js';
 import { RetrySchedule } from './retry-schedule.js';
-import { byteLength, deriveSessionKey, detach, handled, isBinary, rethrowLater } from './socket-utils.js';
+import { byteLength, deriveSessionKey, handled, isBinary, rethrowLater } from './socket-utils.js';
 import type { ClientStats } from './stats.js';
 import { watchEnvironment } from './watch-environment.js';
 import type { PlainData } from './plain-queue.js';
 import { defaultTimers } from './timers.js';
 import type { Timers } from './timers.js';
-import type { WebSocketConstructor, WebSocketLike } from './web-socket-like.js';
+import type { WebSocketConstructor } from './web-socket-like.js';
 
 const STOP_ERRORS: Record<number, ErrorCode> = {
   [CLOSE_CODES.UNAUTHORIZED]: 'ERR_UNAUTHORIZED',
@@ -82,7 +84,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   readonly #ready: Promise<void>;
   #session: ClientSession | undefined;
   #status: ConnectionStatus = 'connecting';
-  #socket: WebSocketLike | undefined;
+  #conn: Connection | undefined;
   #mode: ConnectionMode | undefined;
   #plainDetected = false;
   #handshaken = false;
@@ -90,7 +92,6 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   #closedForGood = false;
   readonly #retry: RetrySchedule;
   #attemptId = 0;
-  #connectTimer: unknown;
   #closingTimer: unknown;
   #heartbeat: Heartbeat | undefined;
   #lastServerError: ResilientSocketError | undefined;
@@ -151,27 +152,27 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
 
   /** Subprotocol the server selected on the current connection (`''` when none). */
   get protocol(): string {
-    return this.#socket?.protocol ?? '';
+    return this.#conn?.socket.protocol ?? '';
   }
 
   /** Extensions the server selected on the current connection. */
   get extensions(): string {
-    return this.#socket?.extensions ?? '';
+    return this.#conn?.socket.extensions ?? '';
   }
 
   /** Bytes waiting: in the socket's buffer plus in the offline queue. */
   get bufferedAmount(): number {
-    return (this.#socket?.bufferedAmount ?? 0) + this.#queueBytes();
+    return (this.#conn?.socket.bufferedAmount ?? 0) + this.#queueBytes();
   }
 
   /** Binary type of received binary frames (plain mode). */
   get binaryType(): 'blob' | 'arraybuffer' {
-    return this.#binaryType ?? ((this.#socket?.binaryType as 'blob' | 'arraybuffer' | undefined) ?? 'blob');
+    return this.#binaryType ?? ((this.#conn?.socket.binaryType as 'blob' | 'arraybuffer' | undefined) ?? 'blob');
   }
 
   set binaryType(value: 'blob' | 'arraybuffer') {
     this.#binaryType = value;
-    if (this.#socket) this.#socket.binaryType = value;
+    if (this.#conn) this.#conn.socket.binaryType = value;
   }
 
   /** Add a WebSocket-style listener (`open`, `message`, `close`, `error`). */
@@ -300,9 +301,9 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     this.#retry.reset();
     this.#retry.cancel();
     this.#attachEnvironment();
-    if (this.#socket) {
+    if (this.#conn) {
       this.#retry.skipBackoffOnce();
-      this.#abort(this.#socket, code, reason);
+      this.#abort(this.#conn, code, reason);
       return;
     }
     this.#setStatus(this.#everOpened ? 'reconnecting' : 'connecting', 'reconnect() called');
@@ -328,29 +329,24 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     }
     this.#closedForGood = true;
     this.#retry.cancel();
-    this.#timers.clearTimeout(this.#connectTimer);
     this.#heartbeat?.stop();
     this.#detachEnvironment?.();
     this.#detachEnvironment = undefined;
     this.#setStatus('closing', 'close() called');
     this.#plain.rejectAll(new ResilientSocketError('ERR_CLOSED', 'the client was closed before this frame was sent'));
-    const socket = this.#socket;
+    const conn = this.#conn;
     const endSession = options.endSession ?? true;
-    if (socket && this.#handshaken && endSession) this.#transmit({ type: 'BYE' });
+    if (conn && this.#handshaken && endSession) this.#transmit({ type: 'BYE' });
     if (endSession) void this.#session?.end();
     else this.#session?.suspend();
-    if (!socket) {
+    if (!conn) {
       this.#finishClose(code, reason, true);
       return;
     }
-    try {
-      socket.close(code, reason);
-    } catch {
-      // A socket in a broken state: treated as closed below.
-    }
+    conn.close(code, reason);
     this.#closingTimer = this.#timers.setTimeout(() => {
-      if (this.#socket === socket) {
-        detach(socket);
+      if (this.#conn === conn) {
+        conn.detach();
         this.#finishClose(code, reason, false);
       }
     }, CLOSING_TIMEOUT);
@@ -394,33 +390,37 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     if (attemptId !== this.#attemptId || this.#closedForGood) return;
     this.#url = url;
     const offer = this.#o.mode === 'plain' || this.#plainDetected ? this.#o.protocols : [SUBPROTOCOL, ...this.#o.protocols];
-    let socket: WebSocketLike;
+    let conn: Connection;
     try {
-      socket = offer.length > 0 ? new this.#WebSocket(url, offer) : new this.#WebSocket(url);
+      conn = new Connection({ WebSocket: this.#WebSocket, url, protocols: offer, binaryType: this.#binaryType, timers: this.#timers, connectTimeout: this.#o.connectTimeout }, this.#handlers);
     } catch (cause) {
       this.#failed(new ResilientSocketError('ERR_CONNECT_FAILED', `cannot open ${url}`, { cause }));
       return;
     }
-    if (this.#binaryType !== undefined) socket.binaryType = this.#binaryType;
-    this.#socket = socket;
+    this.#conn = conn;
     this.#handshaken = false;
     this.#mode = undefined;
     this.#lastServerError = undefined;
-    this.#connectTimer = this.#timers.setTimeout(() => {
-      this.#reportError(new ResilientSocketError('ERR_CONNECT_TIMEOUT', `no connection within ${this.#o.connectTimeout} ms`));
-      this.#abort(socket, 4000, 'connect timeout');
-    }, this.#o.connectTimeout);
-    socket.onopen = () => void this.#onSocketOpen(socket);
-    socket.onmessage = (event) => this.#onSocketMessage(socket, event.data);
-    socket.onclose = (event) => {
-      if (socket === this.#socket) this.#connectionLost(event.code, event.reason, event.wasClean);
-    };
-    socket.onerror = (event) => this.#onSocketError(socket, event);
   }
 
-  async #onSocketOpen(socket: WebSocketLike): Promise<void> {
-    if (socket !== this.#socket) return;
-    const speaksProtocol = socket.protocol === SUBPROTOCOL;
+  /** Routes the current connection's events; events of an older connection are ignored. */
+  readonly #handlers: ConnectionHandlers = {
+    open: (conn) => void this.#onSocketOpen(conn),
+    message: (conn, data) => this.#onSocketMessage(conn, data),
+    error: (conn, event) => this.#onSocketError(conn, event),
+    close: (conn, code, reason, wasClean) => {
+      if (conn === this.#conn) this.#connectionLost(code, reason, wasClean);
+    },
+    timeout: (conn) => {
+      if (conn !== this.#conn) return;
+      this.#reportError(new ResilientSocketError('ERR_CONNECT_TIMEOUT', `no connection within ${this.#o.connectTimeout} ms`));
+      this.#abort(conn, 4000, 'connect timeout');
+    },
+  };
+
+  async #onSocketOpen(conn: Connection): Promise<void> {
+    if (conn !== this.#conn) return;
+    const speaksProtocol = conn.socket.protocol === SUBPROTOCOL;
     if (this.#o.mode === 'plain' || (!speaksProtocol && this.#o.mode === 'auto')) {
       if (this.#o.mode === 'auto') this.#switchToPlain();
       this.#mode = 'plain';
@@ -430,7 +430,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     }
     if (!speaksProtocol) {
       this.#reportError(new ResilientSocketError('ERR_PROTOCOL', `the server did not select the ${SUBPROTOCOL} subprotocol (mode: 'protocol')`));
-      this.#abort(socket, 4000, 'no subprotocol');
+      this.#abort(conn, 4000, 'no subprotocol');
       return;
     }
     this.#mode = 'protocol';
@@ -438,17 +438,17 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     try {
       auth = typeof this.#o.auth === 'function' ? await this.#o.auth() : this.#o.auth;
     } catch (cause) {
-      if (socket !== this.#socket) return;
+      if (conn !== this.#conn) return;
       this.#reportError(new ResilientSocketError('ERR_UNAUTHORIZED', 'the auth option failed', { cause }));
-      this.#abort(socket, 4000, 'auth failed');
+      this.#abort(conn, 4000, 'auth failed');
       return;
     }
-    if (socket !== this.#socket) return;
+    if (conn !== this.#conn) return;
     this.#transmit(this.#session!.handshake(auth));
   }
 
-  #onSocketMessage(socket: WebSocketLike, data: unknown): void {
-    if (socket !== this.#socket) return;
+  #onSocketMessage(conn: Connection, data: unknown): void {
+    if (conn !== this.#conn) return;
     this.#stats.framesIn++;
     this.#stats.bytesIn += byteLength(data);
     this.#heartbeat?.received();
@@ -466,7 +466,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       // offered subprotocol by default, so an echo server sends our HELLO back. Plain it is.
       this.#plainDetected = true;
       this.#retry.skipBackoffOnce();
-      this.#abort(socket, 1000, 'plain server');
+      this.#abort(conn, 1000, 'plain server');
       return;
     }
     if (!decoded.ok) {
@@ -481,9 +481,9 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     }
   }
 
-  #onSocketError(socket: WebSocketLike, event: { message?: string; error?: unknown }): void {
+  #onSocketError(conn: Connection, event: { message?: string; error?: unknown }): void {
     // Closing a socket that is still connecting makes it report an error: not news after close().
-    if (socket !== this.#socket || this.#closedForGood) return;
+    if (conn !== this.#conn || this.#closedForGood) return;
     const message = event.message ?? (event.error instanceof Error ? event.error.message : '');
     if (this.#o.mode === 'auto' && /no subprotocol/i.test(message)) {
       // Node's ws refuses a server that selects no subprotocol: a plain server. Connect again at
@@ -495,27 +495,17 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     this.#reportError(new ResilientSocketError('ERR_CONNECT_FAILED', message || 'WebSocket error', { cause: event.error }));
   }
 
-  /** Tear a socket down now (timeouts, heartbeat, reconnect()) without waiting for its close event. */
-  #abort(socket: WebSocketLike, code: number, reason: string): void {
-    if (socket !== this.#socket) return;
-    detach(socket);
-    const ws = socket as WebSocketLike & { terminate?: () => void };
-    try {
-      // `terminate` (ws) destroys a half-open TCP connection at once; browsers only have close().
-      if (typeof ws.terminate === 'function') ws.terminate();
-      else socket.close(code >= 3000 ? code : 1000, reason);
-    } catch {
-      // Already closed.
-    }
+  /** Tear a connection down now (timeouts, heartbeat, reconnect()) without waiting for its close event. */
+  #abort(conn: Connection, code: number, reason: string): void {
+    if (conn !== this.#conn) return;
+    conn.abort(code, reason);
     this.#connectionLost(code, reason, false);
   }
 
   #connectionLost(code: number, reason: string, wasClean: boolean): void {
-    const socket = this.#socket;
-    if (socket) detach(socket);
-    this.#socket = undefined;
+    this.#conn?.detach();
+    this.#conn = undefined;
     this.#handshaken = false;
-    this.#timers.clearTimeout(this.#connectTimer);
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
     this.#session?.disconnected();
@@ -556,14 +546,14 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   #opened(info: OpenInfo, heartbeat?: { interval: number; timeout: number }): void {
-    this.#timers.clearTimeout(this.#connectTimer);
+    const conn = this.#conn!;
+    conn.established();
     this.#retry.reset();
     this.#handshaken = true;
     this.#recovered = info.recovered;
     if (this.#everOpened) this.#stats.reconnects++;
     this.#everOpened = true;
     if (heartbeat) {
-      const socket = this.#socket!;
       this.#heartbeat = new Heartbeat({
         interval: this.#o.heartbeatInterval ?? (heartbeat.interval || DEFAULTS.heartbeatInterval),
         timeout: this.#o.heartbeatTimeout ?? (heartbeat.timeout || DEFAULTS.heartbeatTimeout),
@@ -571,7 +561,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
         ping: () => this.#transmit({ type: 'PING', t: this.#o.now() }),
         onTimeout: () => {
           this.#reportError(new ResilientSocketError('ERR_HEARTBEAT_TIMEOUT', 'no answer to the heartbeat: the connection is dead'));
-          this.#abort(socket, CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+          this.#abort(conn, CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
         },
       });
       this.#heartbeat.start();
@@ -583,7 +573,8 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
 
   #finishClose(code: number, reason: string, wasClean: boolean): void {
     this.#timers.clearTimeout(this.#closingTimer);
-    this.#socket = undefined;
+    this.#conn?.detach();
+    this.#conn = undefined;
     this.#setStatus('closed', 'closed');
     this.#emitClose({ code, reason, wasClean, willReconnect: false });
   }
@@ -620,10 +611,10 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   #flushPlain(): void {
-    const socket = this.#socket;
-    if (!socket || this.#mode !== 'plain' || this.#status !== 'open') return;
+    const conn = this.#conn;
+    if (!conn || this.#mode !== 'plain' || this.#status !== 'open') return;
     this.#plain.flush((raw) => {
-      socket.send(raw as string);
+      if (!conn.send(raw)) throw new Error('socket not open');
       this.#stats.framesOut++;
       this.#stats.bytesOut += byteLength(raw);
     });
@@ -632,14 +623,8 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   // ------------------------------------------------------------------ plumbing
 
   #transmit(frame: ClientFrame): boolean {
-    const socket = this.#socket;
-    if (!socket || socket.readyState !== 1) return false;
     const text = encodeFrame(frame);
-    try {
-      socket.send(text);
-    } catch {
-      return false;
-    }
+    if (!this.#conn?.send(text)) return false;
     this.#stats.framesOut++;
     this.#stats.bytesOut += utf8Length(text);
     return true;
@@ -655,7 +640,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       opened: (info, heartbeat) => this.#opened(info, heartbeat),
       restart: (error) => {
         this.#reportError(error);
-        if (this.#socket) this.#abort(this.#socket, CLOSE_CODES.PROTOCOL, error.code);
+        if (this.#conn) this.#abort(this.#conn, CLOSE_CODES.PROTOCOL, error.code);
       },
       pong: (t) => {
         this.#stats.rtt = Math.max(0, this.#o.now() - t);

@@ -43,7 +43,14 @@ describe('client through a fault proxy', () => {
     const hit = await torn;
     // Only the connections whose next frame was torn were cut; wait until they are back.
     await waitFor(() => [...closes.values()].reduce((x, y) => x + y, 0) >= hit && a.ws.status === 'open' && b.ws.status === 'open', 'both back after the torn frame');
-    // Half-open: nothing moves, nobody closes. Only the heartbeat can tell.
+    // Both settled on healthy connections (a cut is noticed well within the pause)...
+    for (let tries = 0; tries < 20; tries++) {
+      await waitFor(() => a.ws.status === 'open' && b.ws.status === 'open', 'both open');
+      const before = [...closes.values()].reduce((x, y) => x + y, 0);
+      await pause(300);
+      if (a.ws.status === 'open' && b.ws.status === 'open' && [...closes.values()].reduce((x, y) => x + y, 0) === before) break;
+    }
+    // ...then half-open: nothing moves, nobody closes. Only the heartbeat can tell.
     proxy.stall();
     burst(5);
     await waitFor(() => a.errors.includes('ERR_HEARTBEAT_TIMEOUT') && b.errors.includes('ERR_HEARTBEAT_TIMEOUT'), 'both heartbeats to fire', 5000);
