@@ -20,6 +20,10 @@ Options:
   --redis <url>         share sessions and streams through Redis (default: in-memory store)
   --redis-prefix <p>    key prefix in Redis (default: the Redis store's own)
   --session-ttl <ms>    keep a disconnected session this long (default 300000)
+  --instance-heartbeat-interval <ms>
+                        with --redis: how often this instance proves it is alive (default 5000)
+  --instance-ttl <ms>   with --redis: silence after which an instance counts as dead and its
+                        sessions are detached to expire (default 15000)
   --demo                serve the demo page at / and the UMD bundle
   --faults              enable POST /_faults/disconnect (tests and demos only)
   --log-level <level>   pino level: fatal, error, warn, info, debug, trace, silent (default info)
@@ -50,6 +54,8 @@ export function parseCli(argv: string[]): { help: true } | { help: false; option
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
       'session-ttl': { type: 'string' },
+      'instance-heartbeat-interval': { type: 'string' },
+      'instance-ttl': { type: 'string' },
       demo: { type: 'boolean' },
       faults: { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -66,6 +72,10 @@ export function parseCli(argv: string[]): { help: true } | { help: false; option
   if (values.path !== undefined) options.path = values.path;
   const ttl = integer(values['session-ttl'], 'session-ttl', 1);
   if (ttl !== undefined) options.sessionTtl = ttl;
+  const beat = integer(values['instance-heartbeat-interval'], 'instance-heartbeat-interval', 1);
+  if (beat !== undefined) options.instanceHeartbeatInterval = beat;
+  const instanceTtl = integer(values['instance-ttl'], 'instance-ttl', 2);
+  if (instanceTtl !== undefined) options.instanceTtl = instanceTtl;
   if (values.redis !== undefined) options.store = { redis: values.redis, ...(values['redis-prefix'] !== undefined ? { keyPrefix: values['redis-prefix'] } : {}) };
   else if (values['redis-prefix'] !== undefined) throw new ResilientSocketError('ERR_INVALID_OPTION', '--redis-prefix needs --redis');
   return { help: false, options, logLevel: values['log-level'] ?? 'info' };

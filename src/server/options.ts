@@ -63,6 +63,17 @@ export interface ServerOptions {
   sessionTtl?: number;
   /** ms between expiry sweeps. Default min(sessionTtl, 5000). */
   sweepInterval?: number;
+  /**
+   * Shared stores (Redis): ms between this instance's liveness heartbeats, each followed by a
+   * look for sessions of dead instances. Default 5000.
+   */
+  instanceHeartbeatInterval?: number;
+  /**
+   * Shared stores (Redis): ms after its last heartbeat at which an instance counts as dead; its
+   * sessions are then detached and expire after `sessionTtl` unless resumed. Must exceed
+   * `instanceHeartbeatInterval`. Default max(15000, 3 × instanceHeartbeatInterval).
+   */
+  instanceTtl?: number;
   /** ms a connection may take to send its handshake. Default 10000. */
   handshakeTimeout?: number;
   /** ms between WebSocket-level pings; a connection that missed the previous one is terminated. Default 30000. */
@@ -112,6 +123,8 @@ export interface ResolvedOptions {
   path: string | undefined;
   sessionTtl: number;
   sweepInterval: number;
+  instanceHeartbeatInterval: number;
+  instanceTtl: number;
   handshakeTimeout: number;
   pingInterval: number;
   heartbeatInterval: number;
@@ -175,6 +188,9 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     throw invalid('options.path must be a string starting with "/"');
   }
   const sessionTtl = int(options.sessionTtl, 'sessionTtl', 300_000, 1);
+  const instanceHeartbeatInterval = int(options.instanceHeartbeatInterval, 'instanceHeartbeatInterval', 5000, 1);
+  const instanceTtl = int(options.instanceTtl, 'instanceTtl', Math.max(15_000, 3 * instanceHeartbeatInterval), 2);
+  if (instanceTtl <= instanceHeartbeatInterval) throw invalid('options.instanceTtl must be greater than options.instanceHeartbeatInterval');
   const r = options.retention ?? {};
   if (typeof r !== 'object' || r === null) throw invalid('options.retention must be an object');
   const logger = options.logger ?? silentLogger;
@@ -194,6 +210,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     path: options.path,
     sessionTtl,
     sweepInterval: int(options.sweepInterval, 'sweepInterval', Math.min(sessionTtl, 5000), 1),
+    instanceHeartbeatInterval,
+    instanceTtl,
     handshakeTimeout: int(options.handshakeTimeout, 'handshakeTimeout', 10_000, 1),
     pingInterval: int(options.pingInterval, 'pingInterval', 30_000, 1),
     heartbeatInterval: int(options.heartbeatInterval, 'heartbeatInterval', 10_000, 1),

@@ -23,6 +23,7 @@ import { noStateService } from './state-service.js';
 import type { StateService, StateServiceFactory } from './state-service.js';
 import { acceptConnection } from './lifecycle.js';
 import { ResumeGuard } from './resume-guard.js';
+import { InstanceLiveness } from './instance-liveness.js';
 import { httpHandler } from './http.js';
 import type { HttpHandler } from './http.js';
 
@@ -60,6 +61,7 @@ export class ReferenceServer {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly detachListeners: () => void;
   private closing: Promise<void> | undefined;
+  private readonly liveness: InstanceLiveness;
 
   /** @internal Use `createServer`. */
   constructor(init: {
@@ -82,6 +84,8 @@ export class ReferenceServer {
     this.instanceId = init.hub.instanceId;
     this.startPinging();
     init.hub.sessions.start(init.hub.options.sweepInterval);
+    this.liveness = new InstanceLiveness(init.hub);
+    this.liveness.start();
   }
 
   /** Port the HTTP server listens on (0 while an attached server is not listening yet). */
@@ -139,6 +143,7 @@ export class ReferenceServer {
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.hub.sessions.stop();
+    await this.liveness.stop();
     this.detachListeners();
     const connections = [...this.hub.connections.values()];
     const closed = connections.map(

@@ -18,6 +18,9 @@ export type ChannelTarget = { kind: 'entries' | 'versions'; name: string } | { k
  * | `P entries:<s>`          | channel | `epoch \n offset \n ts \n body` of each new entry |
  * | `P versions:<scope>`     | channel | each new version |
  * | `P control`              | channel | JSON control messages |
+ * | `P instance:<i>`         | string  | liveness of instance `i` (expires unless its heartbeat refreshes it) |
+ * | `P instances`            | zset    | instances that held sessions or beat, scored by when first seen |
+ * | `P owned:<i>`            | set     | ids of sessions whose owner is on instance `i` |
  *
  * @internal
  */
@@ -26,6 +29,11 @@ export class RedisKeys {
 
   constructor(prefix: string) {
     this.#prefix = prefix;
+  }
+
+  /** The prefix itself (scripts that derive keys from ids, e.g. owner indexes, build on it). */
+  get prefix(): string {
+    return this.#prefix;
   }
 
   stream(name: string): string {
@@ -54,6 +62,18 @@ export class RedisKeys {
 
   stateSnapshot(scope: string): string {
     return `${this.#prefix}state-snapshot:${scope}`;
+  }
+
+  instance(instanceId: string): string {
+    return `${this.#prefix}instance:${instanceId}`;
+  }
+
+  instances(): string {
+    return `${this.#prefix}instances`;
+  }
+
+  owned(instanceId: string): string {
+    return `${this.#prefix}owned:${instanceId}`;
   }
 
   entriesChannel(stream: string): string {

@@ -108,13 +108,35 @@ return {epoch, firstOffset(KEYS[1], last), last, entries}
 `;
 
 /**
- * CREATE_SESSION. KEYS: session, expiry zset. ARGV: id, expiresAt ('' = attached), then
- * field/value pairs. Replaces the hash and indexes (or unindexes) its expiry.
+ * Instance liveness helpers. An owner string is `<instanceId>/<connectionId>`; the sessions an
+ * instance holds are indexed in `P owned:<instanceId>` so that the sessions of a dead instance
+ * can be found (RECLAIM). `prefix` is the key prefix `P`.
  */
-export const CREATE_SESSION = `
+const OWNERS = `
+local function instanceOf(owner) return string.match(owner, '^([^/]*)') end
+local function own(prefix, owner, id, now)
+  if not owner or owner == '' then return end
+  local instance = instanceOf(owner)
+  redis.call('SADD', prefix .. 'owned:' .. instance, id)
+  redis.call('ZADD', prefix .. 'instances', 'NX', now, instance)
+end
+local function disown(prefix, owner, id)
+  if not owner or owner == '' then return end
+  redis.call('SREM', prefix .. 'owned:' .. instanceOf(owner), id)
+end
+`;
+
+/**
+ * CREATE_SESSION. KEYS: session, expiry zset. ARGV: id, expiresAt ('' = attached), key prefix,
+ * now, then field/value pairs. Replaces the hash, indexes (or unindexes) its expiry and indexes
+ * its owner's instance.
+ */
+export const CREATE_SESSION = `${OWNERS}
+disown(ARGV[3], redis.call('HGET', KEYS[1], 'owner'), ARGV[1])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'expiresAt', ARGV[2], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'expiresAt', ARGV[2], unpack(ARGV, 5))
 if ARGV[2] ~= '' then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+own(ARGV[3], redis.call('HGET', KEYS[1], 'owner'), ARGV[1], ARGV[4])
 return 1
 `;
 
@@ -136,28 +158,92 @@ return 1
 `;
 
 /**
- * ATTACH. KEYS: session, expiry zset. ARGV: now, owner, id. Sets the owner, clears and
- * unindexes the expiry. Returns {1, previous owner or ''} or {0} when not live.
+ * ATTACH. KEYS: session, expiry zset. ARGV: now, owner, id, key prefix. Sets the owner, clears
+ * and unindexes the expiry, moves the session to the new owner's instance index. Returns
+ * {1, previous owner or ''} or {0} when not live.
  */
-export const ATTACH = `${LIVE}
+export const ATTACH = `${LIVE}${OWNERS}
 if not live(KEYS[1], tonumber(ARGV[1])) then return {0} end
 local previous = redis.call('HGET', KEYS[1], 'owner') or ''
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'expiresAt', '')
 redis.call('ZREM', KEYS[2], ARGV[3])
+disown(ARGV[4], previous, ARGV[3])
+own(ARGV[4], ARGV[2], ARGV[3], ARGV[1])
 return {1, previous}
 `;
 
 /**
- * DETACH. KEYS: session, expiry zset. ARGV: now, owner, ttlMs, id. Only when `owner` holds the
- * session: clears the owner, sets expiresAt = now + ttl and indexes it. Returns 1 or 0.
+ * DETACH. KEYS: session, expiry zset. ARGV: now, owner, ttlMs, id, key prefix. Only when
+ * `owner` holds the session: clears the owner, sets expiresAt = now + ttl and indexes it.
+ * Returns 1 or 0.
  */
-export const DETACH = `${LIVE}
+export const DETACH = `${LIVE}${OWNERS}
 if not live(KEYS[1], tonumber(ARGV[1])) then return 0 end
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 0 end
 local expiresAt = tonumber(ARGV[1]) + tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'owner', '', 'expiresAt', expiresAt)
 redis.call('ZADD', KEYS[2], expiresAt, ARGV[4])
+disown(ARGV[5], ARGV[2], ARGV[4])
 return 1
+`;
+
+/**
+ * DELETE_SESSION. KEYS: session, expiry zset. ARGV: id, key prefix. Deletes the hash and
+ * removes the id from the expiry and owner indexes.
+ */
+export const DELETE_SESSION = `${OWNERS}
+disown(ARGV[2], redis.call('HGET', KEYS[1], 'owner'), ARGV[1])
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/**
+ * HEARTBEAT. KEYS: instance key, instances zset. ARGV: instance id, ttlMs, now. Refreshes the
+ * instance's liveness key (expiring after ttlMs on Redis's clock) and records the instance.
+ * Returns 1 when the key still existed, 0 when it had lapsed (or never existed).
+ */
+export const HEARTBEAT = `
+local was = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[3], 'PX', tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
+return was
+`;
+
+/**
+ * RECLAIM. KEYS: instances zset, expiry zset. ARGV: now, ttlMs, graceMs, limit, key prefix.
+ * For each instance first seen at least graceMs ago whose liveness key is gone: takes up to
+ * `limit` ids (in total) from its owner index and detaches those the instance still holds
+ * (owner cleared, expiresAt = now + ttl, indexed), so the normal expiry ends them unless their
+ * clients resume. An instance with nothing left is forgotten. Returns the detached ids.
+ */
+export const RECLAIM = `${OWNERS}
+local now = tonumber(ARGV[1])
+local budget = tonumber(ARGV[4])
+local prefix = ARGV[5]
+local detached = {}
+local candidates = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+for _, instance in ipairs(candidates) do
+  if budget <= 0 then break end
+  if redis.call('EXISTS', prefix .. 'instance:' .. instance) == 0 then
+    local ownedKey = prefix .. 'owned:' .. instance
+    local ids = redis.call('SRANDMEMBER', ownedKey, budget)
+    for _, id in ipairs(ids) do
+      budget = budget - 1
+      redis.call('SREM', ownedKey, id)
+      local sessionKey = prefix .. 'session:' .. id
+      local owner = redis.call('HGET', sessionKey, 'owner')
+      if owner and owner ~= '' and instanceOf(owner) == instance then
+        local expiresAt = now + tonumber(ARGV[2])
+        redis.call('HSET', sessionKey, 'owner', '', 'expiresAt', expiresAt)
+        redis.call('ZADD', KEYS[2], expiresAt, id)
+        detached[#detached + 1] = id
+      end
+    end
+    if redis.call('SCARD', ownedKey) == 0 then redis.call('ZREM', KEYS[1], instance) end
+  end
+end
+return detached
 `;
 
 /**

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ResilientSocketError } from '../../protocol/errors.js';
 import type {
   AdvanceResult,
   AppendResult,
@@ -126,7 +127,8 @@ export class RedisStore implements Store {
 
   async createSession(record: SessionRecord): Promise<void> {
     const expiresAt = record.expiresAt === null ? '' : String(record.expiresAt);
-    await this.#link.script('rsCreateSession', scripts.CREATE_SESSION, [this.#keys.session(record.id), this.#keys.expiry()], [record.id, expiresAt, ...sessionFields(record)]);
+    const args = [record.id, expiresAt, this.#keys.prefix, this.#now(), ...sessionFields(record)];
+    await this.#link.script('rsCreateSession', scripts.CREATE_SESSION, [this.#keys.session(record.id), this.#keys.expiry()], args);
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -143,17 +145,17 @@ export class RedisStore implements Store {
   }
 
   async attachSession(id: string, owner: string): Promise<string | null | undefined> {
-    const result = (await this.#link.script('rsAttach', scripts.ATTACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, id])) as [number, string?];
+    const result = (await this.#link.script('rsAttach', scripts.ATTACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, id, this.#keys.prefix])) as [number, string?];
     if (result[0] !== 1) return undefined;
     return result[1] ? result[1] : null;
   }
 
   async detachSession(id: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.#link.script('rsDetach', scripts.DETACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, ttlMs, id])) === 1;
+    return (await this.#link.script('rsDetach', scripts.DETACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, ttlMs, id, this.#keys.prefix])) === 1;
   }
 
   async deleteSession(id: string): Promise<void> {
-    await this.#link.run((redis) => redis.multi().del(this.#keys.session(id)).zrem(this.#keys.expiry(), id).exec());
+    await this.#link.script('rsDeleteSession', scripts.DELETE_SESSION, [this.#keys.session(id), this.#keys.expiry()], [id, this.#keys.prefix]);
   }
 
   async takeExpiredSessions(now: number, limit: number): Promise<string[]> {
@@ -165,6 +167,22 @@ export class RedisStore implements Store {
     const fields = update === undefined ? [] : updateFields(update);
     const result = (await this.#link.script('rsAdvanceSeq', scripts.ADVANCE_SEQ, [this.#keys.session(sessionId)], [this.#now(), seq, ...fields])) as ['ok'] | Refusal;
     return result[0] === 'ok' ? { status: 'ok' } : refusal(result as Refusal);
+  }
+
+  /**
+   * Refreshes the liveness key of `instanceId` (it expires after `ttlMs` on Redis's clock, so
+   * instance clocks do not matter). Resolves false when the key had lapsed or never existed.
+   */
+  async heartbeat(instanceId: string, ttlMs: number): Promise<boolean> {
+    checkInstanceId(instanceId);
+    const keys = [this.#keys.instance(instanceId), this.#keys.instances()];
+    return (await this.#link.script('rsHeartbeat', scripts.HEARTBEAT, keys, [instanceId, Math.max(1, Math.floor(ttlMs)), this.#now()])) === 1;
+  }
+
+  async reclaimSessions(now: number, ttlMs: number, graceMs: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const args = [now, Math.max(0, Math.floor(ttlMs)), Math.max(0, Math.floor(graceMs)), Math.floor(limit), this.#keys.prefix];
+    return (await this.#link.script('rsReclaim', scripts.RECLAIM, [this.#keys.instances(), this.#keys.expiry()], args)) as string[];
   }
 
   // ---- streams
@@ -358,6 +376,13 @@ export class RedisStore implements Store {
     for (const scope of this.#versionListeners.keys()) {
       this.stateVersion(scope).then((version) => this.#notifyVersion(scope, version, true), () => undefined);
     }
+  }
+}
+
+/** Instance ids end where an owner string's `/<connectionId>` starts. */
+function checkInstanceId(instanceId: string): void {
+  if (typeof instanceId !== 'string' || instanceId === '' || instanceId.includes('/')) {
+    throw new ResilientSocketError('ERR_INVALID_OPTION', 'instanceId must be a non-empty string without "/"');
   }
 }
 

@@ -194,6 +194,21 @@ export interface Store {
   /** Stop a listener added by `subscribeState`. */
   unsubscribeState(scope: string, listener: VersionListener): Promise<void>;
 
+  // ---- instance liveness (optional: only a store shared by several processes needs it)
+  /**
+   * Mark instance `instanceId` alive for `ttlMs`. Resolves false when it was not alive just
+   * before (its first beat, or its liveness lapsed and its sessions may have been reclaimed).
+   * Optional: without it (one process, e.g. `MemoryStore`) the server does no liveness work.
+   */
+  heartbeat?(instanceId: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Detach up to `limit` sessions whose owner (`<instanceId>/<connectionId>`) is on an instance
+   * that is dead: no `heartbeat` within its ttl, and first seen at least `graceMs` before `now`.
+   * Each then expires at `now + ttlMs` like any detached session. Returns their ids; each id
+   * goes to exactly one caller. Optional, together with `heartbeat`.
+   */
+  reclaimSessions?(now: number, ttlMs: number, graceMs: number, limit: number): Promise<string[]>;
+
   // ---- instances
   /** Send a control message to every instance (including this one). */
   publishControl(message: ControlMessage): Promise<void>;
