@@ -184,6 +184,16 @@
     // Failed attempts while offline are expected; the status line already says so.
     if ((network.offline || network.blocked) && err.code === 'ERR_CONNECT_FAILED') return;
     log(err.code + ': ' + err.message, 'bad');
+    if (err.code === 'ERR_SESSION_TAKEN_OVER') {
+      // A duplicated tab copies sessionStorage, so it resumed this tab's session. Let this tab
+      // start a session of its own on its next load.
+      try {
+        sessionStorage.removeItem('rs-demo-tab');
+      } catch (e) {
+        // Nothing to forget.
+      }
+      systemLine('Another tab took over this session. Reload this tab to start a new one.', 'bad');
+    }
   });
 
   // Shared state, when the client supports it (a `stateChange` event and `dispatch`).
