@@ -89,7 +89,10 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   #plainDetected = false;
   #handshaken = false;
   #everOpened = false;
+  /** No reconnecting by itself: `close()`, `startClosed`, a fatal close code or `maxRetries`. */
   #closedForGood = false;
+  /** `close()` was called: operations are refused until `reconnect()`. */
+  #closedByApp = false;
   readonly #retry: RetrySchedule;
   #attemptId = 0;
   #closingTimer: unknown;
@@ -243,7 +246,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   async #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
-    if (this.#closedForGood) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
     if (this.#isPlain()) return this.#sendPlain(data as PlainData);
     if (isBinary(data)) {
       throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)");
@@ -269,7 +272,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   async #operation(op: { type: 'JOIN_ROOM' | 'LEAVE_ROOM'; room: string }, kind: 'join' | 'leave'): Promise<void> {
-    if (this.#closedForGood) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
     await this.#ready;
     if (this.#isPlain()) throw new ResilientSocketError('ERR_NOT_SUPPORTED', `${kind} needs the protocol; this connection is plain`);
     await this.#session!.enqueue(op, kind);
@@ -298,6 +301,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
    */
   reconnect(code = 1000, reason = 'reconnect'): void {
     this.#closedForGood = false;
+    this.#closedByApp = false;
     this.#retry.reset();
     this.#retry.cancel();
     this.#attachEnvironment();
@@ -328,6 +332,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       return;
     }
     this.#closedForGood = true;
+    this.#closedByApp = true;
     this.#retry.cancel();
     this.#heartbeat?.stop();
     this.#detachEnvironment?.();

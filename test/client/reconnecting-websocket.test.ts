@@ -107,9 +107,21 @@ describe('ReconnectingWebSocket: connection status', () => {
     expect(t.errors.at(-1)?.code).toBe('ERR_UNAUTHORIZED');
     await t.clock.advance(100_000);
     expect(t.fake.sockets).toHaveLength(1);
+    // Stopped by the server, not by the application: operations still queue for later.
+    const queued = t.ws.send('kept');
+    await settle();
+    expect(t.ws.stats.queueLength).toBe(1);
     t.ws.reconnect();
     await settle();
     expect(t.fake.sockets).toHaveLength(2);
+    const socket = t.fake.last();
+    socket.open();
+    await settle();
+    socket.receive(stateRecovered('s1', 'tok-2', 0));
+    await settle();
+    expect(socket.framesOf('MESSAGE').map((f) => f.data)).toEqual(['kept']);
+    socket.receive({ type: 'ACK', seq: 1 });
+    await expect(queued).resolves.toBeDefined();
   });
 
   it('close() sends BYE, never reconnects, refuses later sends and forgets the session', async () => {
