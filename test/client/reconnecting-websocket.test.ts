@@ -307,6 +307,18 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     await expect(t.ws.send('x'.repeat(200))).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' });
   });
 
+  it('drops a queued message the server turns out to be too small for, and renumbers the rest', async () => {
+    const t = setup();
+    const big = t.ws.send('x'.repeat(500));
+    const small = t.ws.send('small');
+    await handshake(t, newSession('s1', { limits: { maxPayload: 200, maxRooms: 1, maxRate: 1 } }));
+    await expect(big).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' });
+    await settle();
+    expect(t.fake.last().framesOf('MESSAGE').map((f) => [f.seq, f.data])).toEqual([[1, 'small']]);
+    t.fake.last().receive({ type: 'ACK', seq: 1 });
+    await expect(small).resolves.toBeDefined();
+  });
+
   it('resumes with RECONNECT, settles up to lastSeq and re-sends the rest in order', async () => {
     const t = setup();
     const socket = await handshake(t);
