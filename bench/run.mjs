@@ -5,7 +5,7 @@
 // existing latest.json, so one figure can be re-measured without the others).
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDist, oursAvailable, ROOT } from './lib/ours.mjs';
+import { ensureDist, oursAvailable, staleDistNote, ROOT } from './lib/ours.mjs';
 import { machine } from './lib/machine.mjs';
 import { killAll } from './lib/proc.mjs';
 import { redisAvailable, deletePrefix } from './lib/redis.mjs';
@@ -57,6 +57,8 @@ if (quick) notes.push('QUICK pass: workloads scaled down and one run per figure 
 
 const buildNote = ensureDist({ log });
 if (buildNote) notes.push(buildNote);
+const staleNote = staleDistNote();
+if (staleNote) notes.push(staleNote);
 const have = oursAvailable();
 const withOurs = (list) => {
   if (have.client && have.server) return list;

@@ -1,6 +1,6 @@
 // Where our own build lives, and whether the pieces a figure needs exist yet. The SDK is
 // developed alongside the bench; figures for "ours" are skipped (and said so) until it lands.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -45,4 +45,27 @@ export function oursAvailable() {
     browser: existsSync(OURS.browserEsm),
     server: existsSync(OURS.server),
   };
+}
+
+/** Newest modification time (ms) of any file under `dir`, bounded to 10,000 entries. */
+function newest(dir) {
+  let max = 0;
+  let seen = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (++seen > 10_000) return;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else max = Math.max(max, statSync(p).mtimeMs);
+    }
+  };
+  walk(dir);
+  return max;
+}
+
+/** A note when dist/ is older than src/ (the figures would be for an older build). */
+export function staleDistNote() {
+  if (!existsSync(OURS.nodeEsm) || !existsSync(join(ROOT, 'src'))) return null;
+  const built = Math.min(...[OURS.nodeEsm, OURS.server, OURS.browserEsm].filter((p) => existsSync(p)).map((p) => statSync(p).mtimeMs));
+  return newest(join(ROOT, 'src')) > built ? 'dist/ is older than src/: these figures are for the last build (run `npm run build` first)' : null;
 }
