@@ -74,6 +74,28 @@ describe('client against the reference server', () => {
     await expect(a.ws.send('nobody', { to: 'no-such-session' })).rejects.toMatchObject({ code: 'ERR_UNKNOWN_TARGET' });
   });
 
+  it('survives a server restart that lost everything: new session, rooms re-joined, the lost history reported', async () => {
+    const first = await startServer();
+    const port = first.port;
+    const a = connect(first.url);
+    const b = connect(first.url);
+    await Promise.all([a.ws.join('phoenix'), b.ws.join('phoenix')]);
+    await b.ws.send('before', { room: 'phoenix' });
+    await waitFor(() => a.messages.length === 1, 'the first message');
+    const gaps: StreamGap[] = [];
+    a.ws.on('gap', (g) => gaps.push(g));
+    await first.close();
+    const second = await startServer({ port });
+    const recovered = await new Promise<RecoveryInfo>((resolve) => a.ws.once('recovered', resolve));
+    expect(recovered).toMatchObject({ recovered: false, reason: 'unknown' });
+    await waitFor(() => b.ws.status === 'open' && a.ws.status === 'open' && gaps.length > 0, 'both back, the gap reported');
+    expect(gaps[0]).toMatchObject({ stream: 'room:phoenix', reason: 'epoch_changed' });
+    const after = (await b.ws.send('after', { room: 'phoenix' }))!.id;
+    await waitFor(() => a.ids('phoenix').includes(after), 'a message in the new epoch');
+    expect(a.messages.map((m) => m.data)).toEqual(['before', 'after']);
+    expect(second.connectionCount).toBe(2);
+  });
+
   it('close() ends the session on the server (BYE) and never reconnects', async () => {
     const server = await startServer();
     const a = connect(server.url);
