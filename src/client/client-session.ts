@@ -115,6 +115,8 @@ export class ClientSession {
   #clientId = '';
   #nextLocalId = 1;
   #session: MainRecord['session'] = null;
+  /** Session ids this client has had: its own room messages replayed after a new session are still its own. */
+  readonly #selfIds = new Set<string>();
   /** Rooms the server confirmed for the current session. */
   #rooms = new Set<string>();
   #limits: ServerLimits | undefined;
@@ -186,6 +188,7 @@ export class ClientSession {
     this.#clientId = record?.clientId ?? randomId(this.#host.random);
     this.#nextLocalId = record?.nextLocalId ?? 1;
     this.#session = record?.session ?? null;
+    if (this.#session) this.#selfIds.add(this.#session.id);
     this.#rooms = new Set(record?.rooms ?? []);
     // What an earlier instance accepted is never refused on load: the bounds apply to new items.
     if (record) this.#queue = new OfflineQueue(this.#limitsOfQueue, record.queue);
@@ -467,6 +470,7 @@ export class ClientSession {
 
   #handshakeDone(frame: NewSessionFrame | StateRecoveredFrame): void {
     this.#awaitingAnswer = false;
+    this.#selfIds.add(frame.sessionId);
     this.#limits = frame.limits;
     this.#connected = true;
     this.#transmittedUpTo = 0;
@@ -486,10 +490,9 @@ export class ClientSession {
 
   #deliverAll(messages: NewMessageFrame[]): void {
     if (messages.length === 0) return;
-    const self = this.#session?.id;
     for (const m of messages) {
       if (m.replay && this.#recovery) this.#recovery.replayed++;
-      const message: ReceivedMessage = { data: m.data, stream: m.stream, offset: m.offset, id: m.id, from: m.from, self: m.from !== null && m.from === self, replayed: m.replay === true, ts: m.ts };
+      const message: ReceivedMessage = { data: m.data, stream: m.stream, offset: m.offset, id: m.id, from: m.from, self: m.from !== null && this.#selfIds.has(m.from), replayed: m.replay === true, ts: m.ts };
       if (m.room !== undefined) message.room = m.room;
       if (m.user !== undefined) message.user = m.user;
       this.#host.deliver(message);
