@@ -154,6 +154,11 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   }
   if (session.user !== null && session.user !== user) return 'user_mismatch';
   const boundUser = session.user ?? user;
+  // A store coming back from an outage may answer commands before it can subscribe (Redis: the
+  // command connection reconnects before the subscriber). Failing after the rotation below would
+  // strand the client with a dead token (it would start a new session), so the whole store must
+  // answer first; otherwise this fails with ERR_STORE_UNAVAILABLE and the old token still works.
+  await hub.store.ping();
   const token = newResumeToken();
   // Rotate before attaching: from here on the presented token no longer works.
   if (!(await hub.store.updateSession(session.id, { tokenHash: hashToken(token), user: boundUser }))) return 'unknown';

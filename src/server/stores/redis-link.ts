@@ -13,6 +13,7 @@ export interface RedisLinkOptions {
   commandTimeoutMs: number;
   connectionName: string;
   onError: ((error: Error) => void) | undefined;
+  onAvailabilityChange: ((available: boolean, error?: Error) => void) | undefined;
   onMessage: (channel: string, message: string) => void;
   /** Called once the subscriber is (re)subscribed after a reconnect, to catch up. */
   onResubscribed: () => void;
@@ -164,19 +165,20 @@ export class RedisLink {
   }
 
   #report(error: Error): void {
-    if (this.#options.onError !== undefined) {
-      this.#options.onError(error);
-      return;
-    }
-    if (!this.#down) {
-      this.#down = true;
-      console.warn(`resilient-socket: Redis store unreachable (${error.message}); retrying in the background`);
-    }
+    const { onError, onAvailabilityChange } = this.#options;
+    onError?.(error);
+    if (this.#down) return;
+    this.#down = true;
+    if (onAvailabilityChange !== undefined) onAvailabilityChange(false, error);
+    else if (onError === undefined) console.warn(`resilient-socket: Redis store unreachable (${error.message}); retrying in the background`);
   }
 
   #recovered(): void {
-    if (this.#down && this.#options.onError === undefined) console.warn('resilient-socket: Redis store reachable again');
+    if (!this.#down) return;
     this.#down = false;
+    const { onError, onAvailabilityChange } = this.#options;
+    if (onAvailabilityChange !== undefined) onAvailabilityChange(true);
+    else if (onError === undefined) console.warn('resilient-socket: Redis store reachable again');
   }
 
   /**

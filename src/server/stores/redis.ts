@@ -72,6 +72,12 @@ export interface RedisStoreOptions {
    * Redis becomes unreachable and one when it is back.
    */
   onError?: (error: Error) => void;
+  /**
+   * Called with `false` (and the error) when Redis becomes unreachable and with `true` when it
+   * is reachable again: one call per transition, for logs and alerts. Default: none (the
+   * `console.warn` pair described at `onError` applies when neither option is given).
+   */
+  onAvailabilityChange?: (available: boolean, error?: Error) => void;
 }
 
 type Refusal = ['no_session'] | ['duplicate' | 'out_of_order', number];
@@ -106,6 +112,7 @@ export class RedisStore implements Store {
     checkFunction('newEpoch', options.newEpoch);
     checkFunction('onListenerError', options.onListenerError);
     checkFunction('onError', options.onError);
+    checkFunction('onAvailabilityChange', options.onAvailabilityChange);
     this.#keys = new RedisKeys(options.keyPrefix ?? 'rs:');
     this.#now = options.now ?? Date.now;
     this.#newEpoch = options.newEpoch ?? (() => randomBytes(8).toString('base64url'));
@@ -116,6 +123,7 @@ export class RedisStore implements Store {
       commandTimeoutMs: options.commandTimeoutMs ?? 2000,
       connectionName: options.connectionName ?? 'resilient-socket',
       onError: options.onError,
+      onAvailabilityChange: options.onAvailabilityChange,
       onMessage: (channel, message) => this.#onMessage(channel, message),
       onResubscribed: () => this.#resync(),
     });
