@@ -4,14 +4,28 @@
  * clients resume, and a live instance's sessions are never touched.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { createServer } from '../../src/server/index.js';
 import type { ReferenceServer } from '../../src/server/index.js';
+import { parseCli } from '../../src/server/cli.js';
+import { resolveOptions } from '../../src/server/options.js';
 import { RedisStore } from '../../src/server/stores/redis.js';
 import { Cluster } from '../helpers/cluster.js';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
 import { Peer, until } from './peers.js';
 
 const hasRedis = await redisAvailable();
+
+describe('liveness options', () => {
+  it('defaults to a 5 s heartbeat and a 15 s ttl, and wants the ttl above the interval', () => {
+    expect(resolveOptions({})).toMatchObject({ instanceHeartbeatInterval: 5000, instanceTtl: 15_000 });
+    expect(resolveOptions({ instanceHeartbeatInterval: 10_000 })).toMatchObject({ instanceTtl: 30_000 });
+    expect(() => resolveOptions({ instanceHeartbeatInterval: 1000, instanceTtl: 1000 })).toThrow('options.instanceTtl must be greater than options.instanceHeartbeatInterval');
+    expect(() => resolveOptions({ instanceTtl: 0 })).toThrow('options.instanceTtl must be an integer >= 2');
+    expect(parseCli(['--instance-heartbeat-interval', '200', '--instance-ttl', '900'])).toMatchObject({ options: { instanceHeartbeatInterval: 200, instanceTtl: 900 } });
+    expect(() => parseCli(['--instance-ttl', 'x'])).toThrow('--instance-ttl must be an integer');
+  });
+});
 
 describe.skipIf(!hasRedis)('RedisStore instance liveness', () => {
   const prefix = uniquePrefix('liveness-store');
@@ -103,5 +117,48 @@ describe.skipIf(!hasRedis)('sessions of a killed server process', () => {
     const ack = await back.ws.send({ still: 'here' }, { room: 'room' });
     expect(ack).toMatchObject({ offset: expect.any(Number) });
     expect(await survivor.store.getSession(backId)).toMatchObject({ expiresAt: null });
+  });
+});
+
+describe.skipIf(!hasRedis)('an instance that looked dead', () => {
+  const prefix = uniquePrefix('liveness-lapse');
+  const servers: ReferenceServer[] = [];
+  const peers: Peer[] = [];
+  afterAll(async () => {
+    for (const peer of peers) peer.drop();
+    await Promise.all(servers.map((s) => s.close()));
+    await deleteKeys(prefix);
+  });
+
+  it('attaches its sessions again when its heartbeat finds that its liveness lapsed and they were reclaimed', async () => {
+    const server = await createServer({ port: 0, store: { redis: REDIS_URL, keyPrefix: prefix }, instanceHeartbeatInterval: 200, instanceTtl: 60_000 });
+    servers.push(server);
+    const client = new Peer('client', server.url);
+    peers.push(client);
+    await client.ws.join('room');
+    const sessionId = client.ws.sessionId!;
+    const owner = (await server.store.getSession(sessionId))!.owner;
+
+    // What another instance does when this one's key lapsed (it was cut from Redis for too long):
+    // the key is gone, a reclaim detaches the session. Repeated until no beat slipped in between.
+    const redis = new Redis(REDIS_URL);
+    const other = new RedisStore({ url: REDIS_URL, keyPrefix: prefix });
+    try {
+      let reclaimed: string[] = [];
+      for (let i = 0; i < 20 && reclaimed.length === 0; i++) {
+        await redis.del(`${prefix}instance:${server.instanceId}`);
+        reclaimed = await other.reclaimSessions(Date.now(), 60_000, 0, 100);
+      }
+      expect(reclaimed).toEqual([sessionId]);
+      expect(await other.getSession(sessionId)).toMatchObject({ owner: null });
+      await until(async () => (await other.getSession(sessionId))?.owner === owner, 'the instance to attach its session again');
+    } finally {
+      redis.disconnect();
+      await other.close();
+    }
+    expect(await server.store.getSession(sessionId)).toMatchObject({ owner, expiresAt: null });
+    // The connection was never disturbed.
+    expect(client.opens).toHaveLength(1);
+    expect(await client.ws.send({ still: 'attached' }, { room: 'room' })).toMatchObject({ offset: 1 });
   });
 });

@@ -51,9 +51,9 @@ export class Peer {
 }
 
 /** Poll until `predicate` holds (bounded); the failure names what was awaited. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
