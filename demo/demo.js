@@ -196,15 +196,16 @@
     }
   });
 
-  // Shared state, when the client supports it (a `stateChange` event and `dispatch`).
+  // Shared state, when the client supports it (`dispatch` and the `state` event).
   var stateSupported = typeof socket.dispatch === 'function';
   if (stateSupported) {
-    socket.on('stateChange', function (change) {
+    socket.on('state', function (change) {
       if (change.scope !== scope) return;
       counter.value = change.value;
       counter.version = change.version;
       counter.confirmed = change.confirmed;
       stateChanges.push({ value: change.value, version: change.version, source: change.source, confirmed: change.confirmed });
+      if (change.source !== 'live') log('counter ' + JSON.stringify(change.value) + ' at v' + change.version + ' (' + change.source + (change.confirmed ? '' : ', unconfirmed') + ')');
       renderCounter();
     });
   } else {
@@ -295,9 +296,18 @@
     render();
   }
 
+  var pendingSteps = [];
+
   function bump(by) {
     if (!stateSupported) return Promise.resolve();
-    return socket.dispatch(scope, { add: by }).catch(function (err) {
+    pendingSteps.push(by);
+    renderCounter();
+    var done = function () {
+      pendingSteps.splice(pendingSteps.indexOf(by), 1);
+      renderCounter();
+    };
+    return socket.dispatch(scope, { add: by }).then(done, function (err) {
+      done();
       log('counter update refused: ' + (err && err.code), 'bad');
     });
   }
@@ -359,6 +369,8 @@
     var badge = $('state-confirmed');
     badge.dataset.confirmed = counter.confirmed === null ? '' : String(counter.confirmed);
     setText('state-confirmed', counter.confirmed === null ? '—' : counter.confirmed ? 'confirmed' : 'unconfirmed');
+    var sum = pendingSteps.reduce(function (a, b) { return a + b; }, 0);
+    setText('state-pending', pendingSteps.length === 0 ? '' : (sum >= 0 ? '+' : '') + sum + ' queued');
   }
 
   // The panel shows live numbers (queue length, countdown): refresh a few times a second.

@@ -7,7 +7,7 @@
 // Prints one JSON line `{"port":…,"url":…,"pid":…}` on stdout once it listens; SIGTERM closes it.
 import { parseArgs } from 'node:util';
 import { createServer } from '../../dist/server/index.js';
-import { demoServerOptions } from './demo-state.mjs';
+import { fileURLToPath } from 'node:url';
 
 const { values } = parseArgs({
   options: {
@@ -22,11 +22,20 @@ const options = {
   host: '127.0.0.1',
   demo: true,
   faults: true,
-  ...(await demoServerOptions()),
 };
 if (values.redis) options.store = { redis: values.redis, keyPrefix: values.prefix };
 
-const server = await createServer(options);
+// The demo's shared counter (demo/reducer.mjs). A build without the `state` option refuses it:
+// the chat scenarios still run, and the state scenario reports the missing support.
+const state = { reducerModule: fileURLToPath(new URL('../../demo/reducer.mjs', import.meta.url)), sessionState: false };
+let server;
+try {
+  server = await createServer({ ...options, state });
+} catch (err) {
+  if (err?.code !== 'ERR_INVALID_OPTION') throw err;
+  process.stderr.write(`e2e server: no shared state (${err.message})\n`);
+  server = await createServer(options);
+}
 process.stdout.write(JSON.stringify({ port: server.port, url: server.url, pid: process.pid }) + '\n');
 
 let stopping = false;
