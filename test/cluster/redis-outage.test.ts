@@ -94,4 +94,39 @@ describe.skipIf(!hasRedisServer)('the server when Redis is unreachable or restar
     expect(await health(server)).toBe(200);
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
+
+  it('after a Redis restart that lost everything: clients start new sessions, nothing is doubled, new traffic flows', async () => {
+    const redis = new RedisProcess(await freePort(), { persist: false });
+    cleanups.push(() => redis.destroy());
+    await redis.start();
+    const logger = recordingLogger();
+    const server = await createServer({ port: 0, logger, store: { redis: redis.url, keyPrefix: 'amnesia:' } });
+    cleanups.push(() => server.close());
+    const sender = new Peer('sender', server.url);
+    const receiver = new Peer('receiver', server.url);
+    cleanups.push(() => sender.drop(), () => receiver.drop());
+    await Promise.all([sender.ws.join('r'), receiver.ws.join('r')]);
+    const before = ['m-0', 'm-1'];
+    for (const id of before) await sender.ws.send({ id }, { room: 'r', id });
+    await until(() => receiver.ids('r').length === 2, 'the messages before the restart');
+    const firstSession = sender.ws.sessionId;
+
+    await redis.stop('SIGKILL');
+    const after = ['m-2', 'm-3', 'm-4'];
+    const pending = after.map((id) => sender.ws.send({ id }, { room: 'r', id }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await redis.start();
+    await within(Promise.all(pending), 'the sends after the restart', 20_000);
+
+    // The sender's session was lost with Redis: it started over, said why, re-joined, re-sent.
+    expect(sender.opens.at(-1)).toMatchObject({ recovered: false, reason: 'unknown' });
+    expect(sender.ws.sessionId).not.toBe(firstSession);
+    await until(() => receiver.ids('r').length >= 5 && sender.ids('r').length >= 5, 'the messages after the restart');
+    for (const peer of [sender, receiver]) {
+      const ids = peer.ids('r');
+      expect(ids, peer.name).toEqual([...before, ...after]);
+    }
+    expect(await health(server)).toBe(200);
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
 });

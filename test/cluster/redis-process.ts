@@ -1,6 +1,6 @@
 /**
- * A throwaway redis-server on a free loopback port, with an append-only file fsynced on every
- * write in a private directory, so that stopping and starting it again keeps every write.
+ * A throwaway redis-server on a free loopback port, by default with an append-only file fsynced
+ * on every write in a private directory, so that stopping and starting it again keeps every write.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -29,7 +29,11 @@ export class RedisProcess {
   readonly dir = mkdtempSync(join(tmpdir(), 'rs-outage-'));
   #child: ChildProcess | undefined;
 
-  constructor(readonly port: number) {}
+  /** With `persist: false` a restart loses everything, as a Redis without persistence does. */
+  constructor(
+    readonly port: number,
+    private readonly options: { persist?: boolean } = {},
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -37,7 +41,8 @@ export class RedisProcess {
 
   /** Start it; resolves once it accepts connections. */
   async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir];
+    const persistence = this.options.persist === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     let output = '';
