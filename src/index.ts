@@ -4,7 +4,9 @@
  */
 export { ReconnectingWebSocket } from './client/reconnecting-websocket.js';
 export type { ClientStats } from './client/stats.js';
-export type { SendOptions, SendResult } from './client/client-session.js';
+export type { SendOptions, SendResult, StateEventResult } from './client/client-session.js';
+export type { StateValue } from './client/state-binding.js';
+export type { StateChange, StateChangeSource } from './client/state-replica.js';
 export type {
   ConnectionStatus,
   ConnectionMode,

@@ -36,6 +36,15 @@ export interface SendResult {
   offset?: number;
 }
 
+/** What an acknowledged state event (`dispatch()`) resolves with. */
+export interface StateEventResult {
+  /**
+   * The version the event produced. Absent when the server had already applied the event (a
+   * re-send after the first acknowledgement was lost): it was applied once, at an earlier version.
+   */
+  version?: number;
+}
+
 /** Options of `send()`. */
 export interface SendOptions {
   /** Publish to this room (the client must have joined it). */
@@ -77,6 +86,10 @@ export interface SessionHooks {
   newSession?(): void;
   /** The connection is gone. */
   disconnected?(): void;
+  /** The session left a room (`ROOM_LEFT_ACK`). */
+  roomLeft?(room: string): void;
+  /** The session was resumed (`STATE_RECOVERED`) and is in exactly these rooms. */
+  resumed?(rooms: string[]): void;
 }
 
 interface MainRecord {
@@ -94,7 +107,7 @@ interface PositionsRecord {
 }
 
 interface Deferred {
-  resolve(result: SendResult | undefined): void;
+  resolve(result: SendResult | StateEventResult | undefined): void;
   reject(error: ResilientSocketError): void;
 }
 
@@ -282,9 +295,14 @@ export class ClientSession {
       this.#host.emit('queuefull', { error: e, length: this.#queue.length, bytes: this.#queue.bytes, maxLength: Number(e.details?.maxLength), maxBytes: Number(e.details?.maxBytes) });
       return Promise.reject(e);
     }
-    const promise = new Promise<SendResult | undefined>((resolve, reject) => this.#pending.set(item.key, { resolve, reject }));
+    const promise = new Promise<SendResult | StateEventResult | undefined>((resolve, reject) => this.#pending.set(item.key, { resolve, reject }));
     this.#saveMain();
-    return promise;
+    return promise as Promise<SendResult | undefined>;
+  }
+
+  /** Queue a `STATE_EVENT`; resolves with the version from the server's `ACK`. */
+  enqueueStateEvent(scope: string, event: Json): Promise<StateEventResult> {
+    return this.enqueue({ type: 'STATE_EVENT', scope, event }, 'state') as Promise<StateEventResult>;
   }
 
   /** A fresh message id. */
@@ -316,7 +334,7 @@ export class ClientSession {
       case 'NEW_MESSAGE':
         return this.#onMessage(frame);
       case 'ACK':
-        return this.#ack(frame.seq, frame.offset, frame.error);
+        return this.#ack(frame.seq, frame.offset, frame.error, frame.version);
       case 'ROOM_JOINED_ACK': {
         const item = this.#queue.get(frame.seq);
         const since = item?.op.type === 'JOIN_ROOM' && item.op.room === frame.room ? item.op.since : undefined;
@@ -335,6 +353,7 @@ export class ClientSession {
         this.#rooms.delete(frame.room);
         this.#positions.delete(roomStream(frame.room));
         this.#savePositions();
+        this.hooks.roomLeft?.(frame.room);
         return this.#ack(frame.seq);
       case 'PONG':
         return this.#host.pong(frame.t);
@@ -461,6 +480,7 @@ export class ClientSession {
       if (had && gap.to !== undefined && epoch !== undefined) this.#positions.set(gap.stream, { epoch, offset: gap.to });
       else this.#positions.reset(gap.stream);
     }
+    this.hooks.resumed?.([...this.#rooms]);
     this.#handshakeDone(frame);
     const reason = frame.recovered ? undefined : (frame.reason ?? 'history_gap');
     this.#recovery = { recovered: frame.recovered, ...(reason ? { reason } : {}), gaps, replayed: 0, sessionId: frame.sessionId };
@@ -511,25 +531,27 @@ export class ClientSession {
     this.#host.transmit({ type: 'POSITION_ACK', positions: this.#positions.snapshot() });
   }
 
-  #ack(seq: number, offset?: number, error?: { code: string; message: string }): void {
+  #ack(seq: number, offset?: number, error?: { code: string; message: string }, version?: number): void {
     if (seq >= this.#queue.nextSeq) return; // acknowledges nothing we sent
     const refused = error ? toError(error.code, error.message, { seq }) : undefined;
     for (const item of this.#queue.ack(seq)) {
-      this.#settle(item, item.seq === seq ? offset : undefined, item.seq === seq ? refused : undefined);
+      const own = item.seq === seq;
+      this.#settle(item, own ? offset : undefined, own ? refused : undefined, own ? version : undefined);
     }
     // Acks need not be durable at once: after a crash, an acked operation that is still stored
     // is re-sent and the server acknowledges it again without processing it twice.
     this.#saveMainSoon();
   }
 
-  #settle(item: QueueItem, offset?: number, error?: ResilientSocketError): void {
+  #settle(item: QueueItem, offset?: number, error?: ResilientSocketError, version?: number): void {
     const info = describe(item);
     this.#host.emit('sent', { ...info, ...(offset === undefined ? {} : { offset }), ...(error ? { error } : {}) });
     const d = this.#pending.get(item.key);
     if (!d) return;
     this.#pending.delete(item.key);
     if (error) d.reject(error);
-    else d.resolve(item.op.type === 'MESSAGE' ? { id: item.op.id, ...(offset === undefined ? {} : { offset }) } : undefined);
+    else if (item.op.type === 'MESSAGE') d.resolve({ id: item.op.id, ...(offset === undefined ? {} : { offset }) });
+    else d.resolve(item.op.type === 'STATE_EVENT' ? (version === undefined ? {} : { version }) : undefined);
   }
 
   #onError(code: string, message: string, frame: { seq?: number; stream?: string }): void {
@@ -627,7 +649,7 @@ function describe(item: QueueItem): OperationInfo {
     case 'LEAVE_ROOM':
       return { kind: 'leave', room: op.room, restored: item.restored };
     default:
-      return { kind: 'state', restored: item.restored };
+      return { kind: 'state', scope: op.scope, data: op.event, restored: item.restored };
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ResilientSocketError } from '../protocol/errors.js';
 import type { Json, NotRecoveredReason, StreamGap } from '../protocol/frames.js';
+import type { StateChange } from './state-replica.js';
 
 /**
  * Connection status:
@@ -102,6 +103,9 @@ export interface OperationInfo {
   id?: string;
   room?: string;
   to?: string;
+  /** State scope (state events). */
+  scope?: string;
+  /** Message data, or the state event (state events). */
   data?: Json;
   /** Queued by an earlier instance (loaded from storage): there is no promise to settle. */
   restored: boolean;
@@ -149,4 +153,9 @@ export interface ReconnectingWebSocketEvents {
   sent: (info: SentInfo) => void;
   /** The storage adapter failed; the client continues in memory. */
   storagefailed: (error: ResilientSocketError) => void;
+  /**
+   * The synced application state of a scope changed (or was restored from storage, or confirmed
+   * by the server). Not the connection's status: that is the `status` event.
+   */
+  state: (change: StateChange) => void;
 }

@@ -12,7 +12,9 @@ import { SUBPROTOCOL } from '../protocol/frames.js';
 import type { ClientFrame, Json } from '../protocol/frames.js';
 import { defaultStorage } from '../storage/default-storage.js';
 import { ClientSession } from './client-session.js';
-import type { SendOptions, SendResult } from './client-session.js';
+import type { SendOptions, SendResult, StateEventResult } from './client-session.js';
+import { StateBinding } from './state-binding.js';
+import type { StateValue } from './state-binding.js';
 import { CompatEvents } from './compat-events.js';
 import { Connection } from './connection.js';
 import type { ConnectionHandlers } from './connection.js';
@@ -83,6 +85,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   readonly #plain: PlainQueue;
   readonly #ready: Promise<void>;
   #session: ClientSession | undefined;
+  #state: StateBinding | undefined;
   #status: ConnectionStatus = 'connecting';
   #conn: Connection | undefined;
   #mode: ConnectionMode | undefined;
@@ -288,6 +291,33 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     return handled(this.#session.authenticate(credentials));
   }
 
+  /**
+   * The synced application state of `scope` (`'session'`, or `'room:<name>'` for a joined room):
+   * `{ value, version, confirmed }`, or undefined while none is held (and in plain mode). Not the
+   * connection's status (`status`). Changes are reported by the `state` event.
+   */
+  getState(scope: string): StateValue | undefined {
+    return this.#state?.get(scope);
+  }
+
+  /**
+   * Append `event` to the versioned state of `scope` on the server, where the application's
+   * reducer folds it. Goes through the offline queue like `send()`: applied exactly once, kept
+   * across reconnects and reloads. Resolves with `{ version }` once the server acknowledges it
+   * (the new value arrives as a `state` event); rejects with the server's code when its reducer
+   * refuses the event (`ERR_STATE_REJECTED`), and with `ERR_NOT_SUPPORTED` in plain mode.
+   */
+  dispatch(scope: string, event: Json): Promise<StateEventResult> {
+    return handled(this.#dispatch(scope, event));
+  }
+
+  async #dispatch(scope: string, event: Json): Promise<StateEventResult> {
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (!this.#isPlain()) await this.#ready;
+    if (this.#isPlain() || !this.#state) throw new ResilientSocketError('ERR_NOT_SUPPORTED', 'dispatch() needs the protocol; this connection is plain');
+    return this.#state.dispatch(scope, event);
+  }
+
   /** @internal The session layer, for the state-sync module. */
   get _session(): ClientSession | undefined {
     return this.#session;
@@ -328,7 +358,10 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     }
     if (this.#closedForGood && this.#status === 'closed') {
       // Already stopped (a fatal close code, maxRetries): still end the session if asked.
-      if (options.endSession ?? true) void this.#session?.end();
+      if (options.endSession ?? true) {
+        void this.#session?.end();
+        void this.#state?.clear();
+      }
       return;
     }
     this.#closedForGood = true;
@@ -342,8 +375,10 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     const conn = this.#conn;
     const endSession = options.endSession ?? true;
     if (conn && this.#handshaken && endSession) this.#transmit({ type: 'BYE' });
-    if (endSession) void this.#session?.end();
-    else this.#session?.suspend();
+    if (endSession) {
+      void this.#session?.end();
+      void this.#state?.clear();
+    } else this.#session?.suspend();
     if (!conn) {
       this.#finishClose(code, reason, true);
       return;
@@ -372,7 +407,8 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
         }
       }
       this.#session = new ClientSession(this.#sessionHost(), this.#o.storage ?? defaultStorage(), key, this.#o);
-      const restored = await this.#session.load();
+      this.#state = new StateBinding(this.#session, (change) => this.#emit('state', change));
+      const [restored] = await Promise.all([this.#session.load(), this.#state.load()]);
       if (restored.length > 0) this.#emit('restored', restored);
     } catch (cause) {
       this.#reportError(new ResilientSocketError('ERR_CONNECT_FAILED', 'could not prepare the session', { cause }));

@@ -16,6 +16,14 @@ export type {
 export type { ConnectionContext } from './context.js';
 export type { HttpHandler } from './http.js';
 export type { StateService, StateServiceFactory, StateServiceDeps, StateConnection, StateFrame } from './state-service.js';
+export type { ServerStateOptions } from './state-option.js';
+export { StateEngine } from './state/state-engine.js';
+export type { VersionedValue, StateAppended, StateAppendOutcome, StateChanges } from './state/state-engine.js';
+export type { StateEngineOptions } from './state/engine-options.js';
+export { StateWorkerPool } from './state/worker-pool.js';
+export type { StateWorkerPoolOptions } from './state/worker-pool.js';
+export type { StateEventEnvelope } from './state/engine-state-service.js';
+export type { ApplyEvent, ApplyContext, InitialState, ReducerModule } from './state/reducer.js';
 export type {
   Store,
   SessionRecord,

@@ -6,6 +6,8 @@ import { ResilientSocketError } from '../protocol/index.js';
 import type { Json } from '../protocol/index.js';
 import type { Retention, SessionRecord, Store } from './stores/store.js';
 import type { ConnectionContext } from './context.js';
+import { checkStateOption } from './state-option.js';
+import type { ServerStateOptions } from './state-option.js';
 
 /** Minimal pino-compatible logger: `(obj, msg)` at four levels. */
 export interface Logger {
@@ -113,6 +115,12 @@ export interface ServerOptions {
   faults?: boolean;
   /** Serve the demo page and the UMD bundle. `{ dir }` serves another directory. Default false. */
   demo?: boolean | { dir: string };
+  /**
+   * Versioned, event-sourced state per session and per room, kept in this server's store (see
+   * {@link ServerStateOptions} and docs/state.md). Default: none (`STATE_*` frames are answered
+   * with `ERR_NO_STATE`).
+   */
+  state?: ServerStateOptions;
 }
 
 /** Options with defaults applied. @internal */
@@ -203,6 +211,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   else if (typeof options.demo === 'object' && options.demo !== null && typeof options.demo.dir === 'string') demo = { dir: options.demo.dir };
   else throw invalid('options.demo must be a boolean or { dir: string }');
   if (options.faults !== undefined && typeof options.faults !== 'boolean') throw invalid('options.faults must be a boolean');
+  if (options.state !== undefined) checkStateOption(options.state);
   return {
     port,
     host: options.host ?? '127.0.0.1',

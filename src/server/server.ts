@@ -22,6 +22,9 @@ import { Delivery } from './rooms/delivery.js';
 import { Metrics } from './metrics.js';
 import { SessionRegistry } from './session-registry.js';
 import { noStateService } from './state-service.js';
+import { serverEnvelope, stateOptionService } from './state-option.js';
+import type { StateEngine } from './state/state-engine.js';
+import type { VersionedValue } from './state/state-engine.js';
 import type { StateService, StateServiceFactory } from './state-service.js';
 import { acceptConnection } from './lifecycle.js';
 import { ResumeGuard } from './resume-guard.js';
@@ -64,6 +67,7 @@ export class ReferenceServer {
   private readonly detachListeners: () => void;
   private closing: Promise<void> | undefined;
   private readonly liveness: InstanceLiveness;
+  private readonly stateEngine: (() => StateEngine) | undefined;
 
   /** @internal Use `createServer`. */
   constructor(init: {
@@ -74,7 +78,9 @@ export class ReferenceServer {
     ownsHttp: boolean;
     handleHttp: HttpHandler;
     detachListeners: () => void;
+    stateEngine?: () => StateEngine;
   }) {
+    this.stateEngine = init.stateEngine;
     this.hub = init.hub;
     this.wss = init.wss;
     this.httpServer = init.httpServer;
@@ -122,6 +128,37 @@ export class ReferenceServer {
   async sendTo(sessionId: string, data: Json): Promise<StreamEntry> {
     if (!(await this.store.getSession(sessionId))) throw new ResilientSocketError('ERR_UNKNOWN_TARGET', 'no such session');
     return this.appendServerMessage(sessionStream(sessionId), data);
+  }
+
+  /**
+   * Append an event to a state scope from the server (needs the `state` option): `scope` is
+   * `room:<name>` or `session:<sessionId>`. The reducer receives `{ from: null, user: null, data:
+   * event }`; every client following the scope, on every instance, gets the update. Resolves
+   * with the new version and value; rejects with `ERR_STATE_REJECTED` when the reducer refuses.
+   */
+  async appendState(scope: string, event: Json): Promise<VersionedValue> {
+    const engine = await this.stateScope(scope);
+    const result = await engine.append(scope, serverEnvelope(event));
+    if (result.status !== 'appended') throw new ResilientSocketError('ERR_INTERNAL', `state append returned ${result.status}`);
+    return { version: result.version, value: result.value };
+  }
+
+  /** The current version and value of a state scope (`room:<name>` or `session:<sessionId>`; needs the `state` option). Values are shared: treat them as read-only. */
+  async getState(scope: string): Promise<VersionedValue> {
+    return (await this.stateScope(scope)).get(scope);
+  }
+
+  private async stateScope(scope: string): Promise<StateEngine> {
+    if (this.stateEngine === undefined) throw new ResilientSocketError('ERR_NO_STATE', 'the server has no state: pass the state option to createServer');
+    if (typeof scope !== 'string') throw new ResilientSocketError('ERR_INVALID_OPTION', 'scope must be a string');
+    if (scope.startsWith('room:')) {
+      if (!ROOM_NAME.test(scope.slice(5))) throw new ResilientSocketError('ERR_INVALID_OPTION', 'scope must be room:<room name> or session:<session id>');
+    } else if (scope.startsWith('session:')) {
+      if (!(await this.store.getSession(scope.slice(8)))) throw new ResilientSocketError('ERR_UNKNOWN_TARGET', 'no such session');
+    } else {
+      throw new ResilientSocketError('ERR_INVALID_OPTION', 'scope must be room:<room name> or session:<session id>');
+    }
+    return this.stateEngine();
   }
 
   /** Close the connection holding a session (on any instance); the session lives on. Default code 1000. */
@@ -237,7 +274,15 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
   const instanceId = randomBytes(6).toString('base64url');
   const connections = new Map<string, Connection>();
   const delivery = new Delivery(store);
-  const state: StateService = (options.stateService ?? noStateService)({ store, advanceSeq: (...args) => store.advanceSeq(...args) });
+  const stateOption = options.state === undefined ? undefined : stateOptionService(options.state, opts.logger);
+  const factory = options.stateService ?? stateOption?.factory ?? noStateService;
+  let state: StateService;
+  try {
+    state = factory({ store, advanceSeq: (...args) => store.advanceSeq(...args) });
+  } catch (err) {
+    if (owned) await store.close();
+    throw err;
+  }
   const sessions = new SessionRegistry(store, state, opts.sessionTtl, opts.sessionExpired, opts.logger);
   const metrics = new Metrics({
     connections: () => connections.size,
@@ -298,10 +343,11 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
       });
     } catch (err) {
       detachListeners();
+      await state.close();
       if (owned) await store.close();
       throw err;
     }
   }
   opts.logger.info({ instanceId, store: store.kind, port: (httpServer.address() as AddressInfo | null)?.port }, 'reference server started');
-  return new ReferenceServer({ hub, wss, httpServer, ownsStore: owned, ownsHttp, handleHttp, detachListeners });
+  return new ReferenceServer({ hub, wss, httpServer, ownsStore: owned, ownsHttp, handleHttp, detachListeners, ...(stateOption && factory === stateOption.factory ? { stateEngine: stateOption.engine } : {}) });
 }

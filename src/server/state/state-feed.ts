@@ -47,6 +47,8 @@ interface Followed {
   failed: boolean;
   /** The highest version a notification announced. */
   known: number | undefined;
+  /** `sent` is the version the client claimed on resume, not one this feed sent. */
+  claimed: boolean;
 }
 
 const RANK: Record<StateUpdateReason, number> = { live: 0, recovery: 1, resync: 2 };
@@ -84,7 +86,7 @@ export class StateFeed {
    */
   follow(scope: string, clientVersion: number | null, reason: StateUpdateReason = 'recovery'): Promise<void> {
     if (!this.scopes.has(scope)) {
-      this.scopes.set(scope, { sent: clientVersion, acked: clientVersion, sentAt: this.opts.now(), busy: false, next: null, failed: false, known: undefined });
+      this.scopes.set(scope, { sent: clientVersion, acked: clientVersion, sentAt: this.opts.now(), busy: false, next: null, failed: false, known: undefined, claimed: clientVersion !== null });
     }
     return this.pump(scope, { reason, full: clientVersion === null, confirm: true });
   }
@@ -174,14 +176,19 @@ export class StateFeed {
     }
     f.failed = false;
     if (this.scopes.get(scope) !== f) return;
-    // Never move a connection backwards: an older read lost a race with a newer send.
-    if (f.sent !== null && changes.version < f.sent && !want.full) return;
+    // Never move a connection backwards: an older read lost a race with a newer send. A version
+    // the client claimed on resume that the server never reached is void: send the full value.
+    if (f.sent !== null && changes.version < f.sent && !want.full) {
+      if (f.claimed) await this.pass(scope, f, { ...want, full: true });
+      return;
+    }
     const frame: StateUpdateFrame =
       changes.full !== undefined
         ? { type: 'STATE_UPDATE', scope, version: changes.version, full: changes.full, reason: want.reason }
         : { type: 'STATE_UPDATE', scope, version: changes.version, base: changes.base, patch: changes.patch, reason: want.reason };
     if (frame.patch !== undefined && frame.patch.length === 0 && !want.confirm) return;
     f.sent = changes.version;
+    f.claimed = false;
     f.sentAt = this.opts.now();
     this.opts.send(frame);
   }

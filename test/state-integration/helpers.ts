@@ -1,0 +1,70 @@
+/**
+ * Shared pieces of the state integration tests: the reducer (a counter that lists the ids of the
+ * events it applied, so exactly-once is checked by comparing ids), a client that records its
+ * `state` events, and a WebSocket that records the frames the client receives.
+ */
+import WebSocket from 'ws';
+import type { Json, ServerFrame, StateUpdateFrame } from '../../src/protocol/frames.js';
+import type { ServerStateOptions } from '../../src/server/index.js';
+import type { StateEventEnvelope } from '../../src/server/index.js';
+import type { StateChange } from '../../src/index.js';
+import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
+import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
+import { connect } from '../client/integration-helpers.js';
+import type { TestSocket } from '../client/integration-helpers.js';
+
+/** A counter: how many events, and their ids in the order applied. */
+export interface Counter {
+  count: number;
+  ids: string[];
+}
+
+/** The state option every test uses; `{ refuse: true }` events are refused. */
+export function counterState(extra: Partial<ServerStateOptions> = {}): ServerStateOptions {
+  return {
+    initialState: () => ({ count: 0, ids: [] }),
+    applyEvent: (state: Json, event: Json): Json | undefined => {
+      const e = event as unknown as StateEventEnvelope;
+      const data = e.data as { id?: string; refuse?: boolean };
+      if (data.refuse === true) throw new Error('refused by the test reducer');
+      const c = state as unknown as Counter;
+      return { count: c.count + 1, ids: [...c.ids, String(data.id)] };
+    },
+    ...extra,
+  };
+}
+
+/** A client plus the `state` events it saw. */
+export interface StateSocket extends TestSocket {
+  changes: StateChange[];
+}
+
+/** `connect` from the client integration helpers, recording `state` events. */
+export function stateClient(url: string | (() => string), options: ReconnectingWebSocketOptions = {}): StateSocket {
+  const t = connect(url, options) as StateSocket;
+  t.changes = [];
+  t.ws.on('state', (c) => t.changes.push(c));
+  return t;
+}
+
+/** A `ws` WebSocket constructor that records every `STATE_UPDATE` the client receives. */
+export function frameSpy(): { WebSocket: WebSocketConstructor; updates: StateUpdateFrame[] } {
+  const updates: StateUpdateFrame[] = [];
+  class Spy extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      this.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as ServerFrame;
+        if (frame.type === 'STATE_UPDATE') updates.push(frame);
+      });
+    }
+  }
+  return { WebSocket: Spy as unknown as WebSocketConstructor, updates };
+}
+
+/** The value of `scope` as a counter (throws when none is held). */
+export function counterOf(t: TestSocket, scope: string): Counter & { version: number; confirmed: boolean } {
+  const s = t.ws.getState(scope);
+  if (s === undefined) throw new Error(`no state held for ${scope}`);
+  return { ...(s.value as unknown as Counter), version: s.version, confirmed: s.confirmed };
+}
