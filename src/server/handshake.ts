@@ -17,7 +17,7 @@ import type { SessionRecord, StreamInfo } from './stores/store.js';
 import type { Connection, LocalSession } from './connection.js';
 import type { Hub } from './hub.js';
 import { errorMessage } from './hub.js';
-import { hashToken, newResumeToken, newSessionId, tokenMatches } from './sessions.js';
+import { hashToken, newResumeToken, newSessionId, resumeTokenMatches } from './sessions.js';
 
 /** Thrown (internally) when `authenticate` refuses. */
 class Refused extends Error {}
@@ -84,6 +84,12 @@ function localSession(id: string, user: string | null, rooms: Record<string, Pos
 }
 
 async function startSession(hub: Hub, conn: Connection, user: string | null, wanted: string[], reason: NewSessionReason | undefined): Promise<void> {
+  const limit = hub.options.maxSessionsPerUser;
+  if (user !== null && limit > 0 && hub.store.countUserSessions && (await hub.store.countUserSessions(user)) >= limit) {
+    hub.options.logger.info({ connection: conn.id, user }, 'session limit reached');
+    conn.fail('ERR_SESSION_LIMIT', `at most ${limit} sessions per user`);
+    return;
+  }
   const id = newSessionId();
   const token = newResumeToken();
   const rooms = [...new Set(wanted)].slice(0, hub.options.maxRoomsPerSession);
@@ -146,8 +152,8 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     return 'limited';
   }
   const session = await hub.store.getSession(frame.sessionId);
-  if (!session) return 'unknown';
-  if (!tokenMatches(frame.resumeToken, session.tokenHash)) {
+  if (!session) return (await hub.store.wasExpired?.(frame.sessionId)) === true ? 'expired' : 'unknown';
+  if (!resumeTokenMatches(frame.resumeToken, session)) {
     hub.resumeGuard.failed(address);
     hub.options.logger.warn({ connection: conn.id, sessionId: session.id, address }, 'resume token rejected');
     return 'token_rejected';
@@ -160,8 +166,13 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   // answer first; otherwise this fails with ERR_STORE_UNAVAILABLE and the old token still works.
   await hub.store.ping();
   const token = newResumeToken();
-  // Rotate before attaching: from here on the presented token no longer works.
-  if (!(await hub.store.updateSession(session.id, { tokenHash: hashToken(token), user: boundUser }))) return 'unknown';
+  const tokenHash = hashToken(token);
+  // The presented token stays valid until the new one is used: a client that dies before it
+  // stored the new token resumes with this one instead of losing its session (and re-sending its
+  // queue under a new one). Every other earlier token, including one issued but never used, dies.
+  const prevTokenHash = hashToken(frame.resumeToken);
+  // Rotate before attaching.
+  if (!(await hub.store.updateSession(session.id, { tokenHash, prevTokenHash, user: boundUser }))) return 'unknown';
   const previous = await hub.store.attachSession(session.id, conn.owner);
   if (previous === undefined) return 'unknown';
   if (previous !== null && previous !== conn.owner) {
@@ -176,14 +187,13 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   // A racing resume on another instance rotated (and attached) before our attach, so its
   // rotation may have overwritten ours; nobody attached earlier can write after this point.
   // The re-read also picks up what the previous connection changed since the first read.
-  const tokenHash = hashToken(token);
   const current = await hub.store.getSession(session.id);
   if (!current) {
     hub.sessions.release(conn, null);
     conn.session = null;
     return 'unknown';
   }
-  if (current.tokenHash !== tokenHash) await hub.store.updateSession(session.id, { tokenHash });
+  if (current.tokenHash !== tokenHash || current.prevTokenHash !== prevTokenHash) await hub.store.updateSession(session.id, { tokenHash, prevTokenHash });
   conn.session = localSession(session.id, boundUser, current.rooms, current.positions);
 
   const roomNames = Object.keys(current.rooms);

@@ -10,6 +10,7 @@ import type { Hub } from './hub.js';
 import { errorMessage, isStoreUnavailable } from './hub.js';
 import { handleHandshake } from './handshake.js';
 import { dispatch, flushPositions } from './dispatch.js';
+import { TokenBucket } from './token-bucket.js';
 
 let nextId = 0;
 
@@ -49,7 +50,18 @@ export function acceptConnection(hub: Hub, ws: WebSocket, request: IncomingMessa
   ws.on('pong', () => {
     conn.alive = true;
   });
-  ws.on('message', (data, isBinary) => onData(hub, conn, data, isBinary));
+  const rate = hub.options.maxMessagesPerSecond > 0 ? new TokenBucket(hub.options.maxMessagesPerSecond, hub.options.maxMessageBurst) : undefined;
+  ws.on('message', (data, isBinary) => {
+    if (rate !== undefined && conn.handshakeReceived && !rate.take()) {
+      // Everything before this frame is processed as usual; this one and later ones are not
+      // (the client re-sends what was not acknowledged after it reconnects).
+      if (conn.phase === 'closed' || ws.readyState !== ws.OPEN) return;
+      hub.options.logger.info({ connection: conn.id, sessionId: conn.session?.id }, 'rate limit exceeded');
+      conn.fail('ERR_RATE_LIMITED', `more than ${hub.options.maxMessagesPerSecond} frames per second`);
+      return;
+    }
+    onData(hub, conn, data, isBinary);
+  });
   ws.on('error', (err: Error & { code?: string }) => {
     // ws closes the socket itself (1009 for an oversized frame, 1002 for a bad one).
     if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') hub.metrics.errors.inc({ code: 'ERR_FRAME_TOO_LARGE' });

@@ -88,8 +88,32 @@ export interface ServerOptions {
   maxPayload?: number;
   /** Most rooms one session may be in. Default 100. */
   maxRoomsPerSession?: number;
-  /** Frames per second a client should stay under (announced as `limits.maxRate`). Default 100. */
+  /**
+   * Frames per second one connection may send after its handshake, enforced as a token bucket
+   * refilled at this rate and holding up to `maxMessageBurst` frames; a frame with the bucket
+   * empty gets `ERR_RATE_LIMITED` and the connection is closed with 4003 (the client reconnects
+   * with backoff and re-sends; nothing accepted is lost). Announced as `limits.maxRate`.
+   * 0 disables the limit. Default 100.
+   */
   maxMessagesPerSecond?: number;
+  /**
+   * Frames a connection may send at once on top of the steady `maxMessagesPerSecond` (the
+   * bucket's size; a connection starts with it full). It must cover a client flushing a full
+   * offline queue right after it reconnects (the client's default `maxQueueLength` is 1000).
+   * Default 2000.
+   */
+  maxMessageBurst?: number;
+  /**
+   * Most live sessions one authenticated user may hold (sessions of anonymous users are not
+   * counted). A new session past it is refused with `ERR_SESSION_LIMIT` (close 4010); resuming
+   * an existing session is always allowed. 0 disables the limit. Default 100.
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * ms an expired session is remembered (a tombstone in the store) so a late `RECONNECT` is
+   * answered with `reason: "expired"` instead of `"unknown"`. 0 disables. Default 86400000 (24 h).
+   */
+  tombstoneTtl?: number;
   /** History kept per stream. Default `{ maxCount: 1000, maxAgeMs: 3600000 }`. */
   retention?: Partial<Retention>;
   /**
@@ -140,6 +164,9 @@ export interface ResolvedOptions {
   maxPayload: number;
   maxRoomsPerSession: number;
   maxMessagesPerSecond: number;
+  maxMessageBurst: number;
+  maxSessionsPerUser: number;
+  tombstoneTtl: number;
   retention: Retention;
   maxBufferedBytes: number;
   maxPendingHandshakes: number;
@@ -227,7 +254,10 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     heartbeatTimeout: int(options.heartbeatTimeout, 'heartbeatTimeout', 5000, 1),
     maxPayload: int(options.maxPayload, 'maxPayload', 1024 * 1024, 64),
     maxRoomsPerSession: int(options.maxRoomsPerSession, 'maxRoomsPerSession', 100, 1),
-    maxMessagesPerSecond: int(options.maxMessagesPerSecond, 'maxMessagesPerSecond', 100, 1),
+    maxMessagesPerSecond: int(options.maxMessagesPerSecond, 'maxMessagesPerSecond', 100, 0),
+    maxMessageBurst: int(options.maxMessageBurst, 'maxMessageBurst', 2000, 1),
+    maxSessionsPerUser: int(options.maxSessionsPerUser, 'maxSessionsPerUser', 100, 0),
+    tombstoneTtl: int(options.tombstoneTtl, 'tombstoneTtl', 86_400_000, 0),
     retention: {
       maxCount: int(r.maxCount, 'retention.maxCount', 1000, 1),
       maxAgeMs: int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1),

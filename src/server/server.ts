@@ -283,7 +283,7 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
     if (owned) await store.close();
     throw err;
   }
-  const sessions = new SessionRegistry(store, state, opts.sessionTtl, opts.sessionExpired, opts.logger);
+  const sessions = new SessionRegistry(store, state, opts.sessionTtl, opts.sessionExpired, opts.logger, opts.tombstoneTtl);
   const metrics = new Metrics({
     connections: () => connections.size,
     sessions: () => sessions.size,

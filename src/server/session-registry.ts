@@ -28,6 +28,8 @@ export class SessionRegistry {
     private readonly ttl: number,
     private readonly hook: SessionExpired | undefined,
     private readonly logger: Logger,
+    /** ms an expired session's tombstone is kept (`tombstoneTtl`); 0 keeps none. */
+    private readonly tombstoneTtl = 0,
   ) {}
 
   /** Number of sessions attached here. */
@@ -80,6 +82,7 @@ export class SessionRegistry {
     this.attached.delete(sessionId);
     this.detached.delete(sessionId);
     if (reason === 'bye') await this.store.deleteSession(sessionId);
+    else if (this.tombstoneTtl > 0) await this.store.markExpired?.(sessionId, this.tombstoneTtl);
     await this.store.deleteStream(sessionStream(sessionId));
     await this.state.onSessionEnd(sessionId);
     await this.callHook(sessionId, record, reason);

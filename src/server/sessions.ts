@@ -28,3 +28,16 @@ export function tokenMatches(token: string, storedHash: string): boolean {
   if (stored.length !== given.length) return false;
   return timingSafeEqual(given, stored);
 }
+
+/**
+ * Whether `token` opens a session: it matches the current token, or the one presented at the
+ * previous resume (kept until the current one is used, so a client that crashed before storing
+ * the rotated token is not stranded). Both comparisons always run, so the time taken does not
+ * say which one matched.
+ */
+export function resumeTokenMatches(token: string, session: { tokenHash: string; prevTokenHash?: string }): boolean {
+  const current = tokenMatches(token, session.tokenHash);
+  // An absent previous hash fails on its length: that only tells whether the session was resumed.
+  const previous = tokenMatches(token, session.prevTokenHash ?? '');
+  return current || previous;
+}

@@ -25,7 +25,7 @@ describe('handshake', () => {
     expect(session.type).toBe('NEW_SESSION');
   });
 
-  it('resumes with the token, rotates it, and refuses the old one', async () => {
+  it('resumes with the token, rotates it, and refuses the old one once the new one was used', async () => {
     const server = await startServer();
     const { client, session } = await connectNew(server, ['lobby']);
     client.close();
@@ -42,9 +42,17 @@ describe('handshake', () => {
     second.close();
     await second.closed;
 
+    // The old token still opens the session until the rotated one is used (a client may have
+    // crashed before storing it); once the rotated one was used, the old one is dead.
     const third = await TestClient.open(server.url);
-    third.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
-    const refused = await third.next('NEW_SESSION');
+    third.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: recovered.resumeToken, positions: {}, lastAckedSeq: 0 });
+    expect((await third.next('STATE_RECOVERED')).sessionId).toBe(session.sessionId);
+    await third.next('REPLAY_DONE');
+    third.close();
+    await third.closed;
+    const fourth = await TestClient.open(server.url);
+    fourth.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+    const refused = await fourth.next('NEW_SESSION');
     expect(refused.reason).toBe('token_rejected');
     expect(refused.sessionId).not.toBe(session.sessionId);
   });

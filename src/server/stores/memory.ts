@@ -73,6 +73,8 @@ export class MemoryStore implements Store {
   readonly #newEpoch: () => string;
   readonly #notify: NotifyQueue;
   readonly #sessions = new Map<string, SessionRecord>();
+  /** Expired session ids and until when they are remembered (ms since epoch). */
+  readonly #tombstones = new Map<string, number>();
   readonly #streams = new Map<string, MemoryStream>();
   readonly #states = new Map<string, MemoryState>();
   readonly #entryListeners = new Map<string, Set<EntryListener>>();
@@ -153,6 +155,33 @@ export class MemoryStore implements Store {
       }
     }
     return taken;
+  }
+
+  async markExpired(id: string, ttlMs: number): Promise<void> {
+    this.#open();
+    const now = this.#now();
+    if (ttlMs <= 0) return;
+    this.#tombstones.set(id, now + ttlMs);
+    // Pruned here rather than on a timer: the map only grows when sessions expire.
+    if (this.#tombstones.size % 1024 === 0) for (const [key, until] of this.#tombstones) if (until <= now) this.#tombstones.delete(key);
+  }
+
+  async wasExpired(id: string): Promise<boolean> {
+    this.#open();
+    const now = this.#now();
+    const until = this.#tombstones.get(id);
+    if (until !== undefined && until > now) return true;
+    const session = this.#sessions.get(id);
+    return session !== undefined && session.expiresAt !== null && session.expiresAt <= now;
+  }
+
+  async countUserSessions(user: string): Promise<number> {
+    this.#open();
+    let count = 0;
+    for (const session of this.#sessions.values()) {
+      if (session.user === user && (session.expiresAt === null || session.expiresAt > this.#now())) count++;
+    }
+    return count;
   }
 
   async advanceSeq(sessionId: string, seq: number, update?: SessionUpdate): Promise<AdvanceResult> {
@@ -385,6 +414,7 @@ function infoOf(state: MemoryStream): StreamInfo {
 
 function applyUpdate(session: SessionRecord, update: SessionUpdate): void {
   if (update.tokenHash !== undefined) session.tokenHash = update.tokenHash;
+  if (update.prevTokenHash !== undefined) session.prevTokenHash = update.prevTokenHash;
   if (update.user !== undefined) session.user = update.user;
   if (update.rooms !== undefined) session.rooms = structuredClone(update.rooms);
   if (update.positions !== undefined) session.positions = structuredClone(update.positions);

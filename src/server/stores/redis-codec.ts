@@ -17,6 +17,7 @@ export function sessionFields(record: SessionRecord): string[] {
     'lastSeq', String(record.lastSeq),
     'createdAt', String(record.createdAt),
     'owner', record.owner ?? '',
+    ...(record.prevTokenHash ? ['prevTokenHash', record.prevTokenHash] : []),
   ];
 }
 
@@ -24,6 +25,7 @@ export function sessionFields(record: SessionRecord): string[] {
 export function updateFields(update: SessionUpdate): string[] {
   const fields: string[] = [];
   if (update.tokenHash !== undefined) fields.push('tokenHash', update.tokenHash);
+  if (update.prevTokenHash !== undefined) fields.push('prevTokenHash', update.prevTokenHash);
   if (update.user !== undefined) fields.push('user', JSON.stringify(update.user));
   if (update.rooms !== undefined) fields.push('rooms', JSON.stringify(update.rooms));
   if (update.positions !== undefined) fields.push('positions', JSON.stringify(update.positions));
@@ -43,6 +45,7 @@ export function parseSession(id: string, hash: Record<string, string>): SessionR
     createdAt: Number(hash['createdAt'] ?? 0),
     owner: hash['owner'] ? hash['owner'] : null,
     expiresAt: hash['expiresAt'] ? Number(hash['expiresAt']) : null,
+    ...(hash['prevTokenHash'] ? { prevTokenHash: hash['prevTokenHash'] } : {}),
   };
 }
 

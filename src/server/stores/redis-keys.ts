@@ -21,6 +21,8 @@ export type ChannelTarget = { kind: 'entries' | 'versions'; name: string } | { k
  * | `P instance:<i>`         | string  | liveness of instance `i` (expires unless its heartbeat refreshes it) |
  * | `P instances`            | zset    | instances that held sessions or beat, scored by when first seen |
  * | `P owned:<i>`            | set     | ids of sessions whose owner is on instance `i` |
+ * | `P expired:<id>`         | string  | tombstone of an expired session (expires after the server's `tombstoneTtl`) |
+ * | `P user-sessions:<u>`    | set     | ids of sessions of user `u` (dead ids pruned when counted) |
  *
  * @internal
  */
@@ -74,6 +76,14 @@ export class RedisKeys {
 
   owned(instanceId: string): string {
     return `${this.#prefix}owned:${instanceId}`;
+  }
+
+  expired(id: string): string {
+    return `${this.#prefix}expired:${id}`;
+  }
+
+  userSessions(user: string): string {
+    return `${this.#prefix}user-sessions:${user}`;
   }
 
   entriesChannel(stream: string): string {

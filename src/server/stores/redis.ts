@@ -137,6 +137,7 @@ export class RedisStore implements Store {
     const expiresAt = record.expiresAt === null ? '' : String(record.expiresAt);
     const args = [record.id, expiresAt, this.#keys.prefix, this.#now(), ...sessionFields(record)];
     await this.#link.script('rsCreateSession', scripts.CREATE_SESSION, [this.#keys.session(record.id), this.#keys.expiry()], args);
+    if (record.user !== null) await this.#link.run((redis) => redis.sadd(this.#keys.userSessions(record.user!), record.id));
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -169,6 +170,31 @@ export class RedisStore implements Store {
   async takeExpiredSessions(now: number, limit: number): Promise<string[]> {
     if (limit <= 0) return [];
     return (await this.#link.script('rsTakeExpired', scripts.TAKE_EXPIRED, [this.#keys.expiry()], [now, limit, this.#keys.session('')])) as string[];
+  }
+
+  async markExpired(id: string, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    await this.#link.run((redis) => redis.set(this.#keys.expired(id), '1', 'PX', Math.floor(ttlMs)));
+  }
+
+  async wasExpired(id: string): Promise<boolean> {
+    const [marked, expiresAt] = await this.#link.run((redis) => Promise.all([redis.exists(this.#keys.expired(id)), redis.hget(this.#keys.session(id), 'expiresAt')]));
+    return marked === 1 || (expiresAt !== null && expiresAt !== '' && Number(expiresAt) <= this.#now());
+  }
+
+  /** Counts the live sessions in the user's index and prunes the dead ones (not atomic with `createSession`). */
+  async countUserSessions(user: string): Promise<number> {
+    const key = this.#keys.userSessions(user);
+    const ids = await this.#link.run((redis) => redis.smembers(key));
+    if (ids.length === 0) return 0;
+    const states = await this.#link.run((redis) => Promise.all(ids.map((id) => redis.hmget(this.#keys.session(id), 'lastSeq', 'expiresAt'))));
+    const now = this.#now();
+    const dead = ids.filter((_, i) => {
+      const [lastSeq, expiresAt] = states[i]!;
+      return lastSeq === null || (expiresAt !== null && expiresAt !== '' && Number(expiresAt) <= now);
+    });
+    if (dead.length > 0) await this.#link.run((redis) => redis.srem(key, ...dead));
+    return ids.length - dead.length;
   }
 
   async advanceSeq(sessionId: string, seq: number, update?: SessionUpdate): Promise<AdvanceResult> {

@@ -11,6 +11,13 @@ export interface SessionRecord {
   id: string;
   /** SHA-256 (hex) of the current resume token. */
   tokenHash: string;
+  /**
+   * SHA-256 (hex) of the token the client presented at its last resume, still accepted until
+   * the current one is used: a client that crashed before storing the rotated token can resume
+   * with the one it has. Absent (or '') for a session never resumed. Optional for stores written
+   * before it existed.
+   */
+  prevTokenHash?: string;
   /** User id from `authenticate`, or null for anonymous sessions. */
   user: string | null;
   /** Rooms the session is in, with the stream position at which it joined. */
@@ -28,7 +35,7 @@ export interface SessionRecord {
 }
 
 /** Fields of a session that `updateSession` may change. */
-export type SessionUpdate = Partial<Pick<SessionRecord, 'tokenHash' | 'user' | 'rooms' | 'positions'>>;
+export type SessionUpdate = Partial<Pick<SessionRecord, 'tokenHash' | 'prevTokenHash' | 'user' | 'rooms' | 'positions'>>;
 
 /** Retention of a stream's history. */
 export interface Retention {
@@ -208,6 +215,15 @@ export interface Store {
    * goes to exactly one caller. Optional, together with `heartbeat`.
    */
   reclaimSessions?(now: number, ttlMs: number, graceMs: number, limit: number): Promise<string[]>;
+
+  // ---- expired-session tombstones and per-user counts (optional: a store without them makes
+  // the server report `unknown` for an expired session and skip `maxSessionsPerUser`)
+  /** Remember for `ttlMs` that session `id` expired, so a late resume can be told `expired`. */
+  markExpired?(id: string, ttlMs: number): Promise<void>;
+  /** Whether session `id` expired: marked by `markExpired` within its ttl, or past its expiry and not yet swept. */
+  wasExpired?(id: string): Promise<boolean>;
+  /** How many live (attached or not yet expired) sessions belong to `user`. */
+  countUserSessions?(user: string): Promise<number>;
 
   // ---- instances
   /** Send a control message to every instance (including this one). */
