@@ -1,0 +1,67 @@
+/**
+ * The room counter in Redis mode: two reference server processes' worth of instances sharing one
+ * Redis (unique key prefix, deleted afterwards), the real client hopping between them across
+ * cuts. Skipped loudly when Redis is down, unless REQUIRE_REDIS=1.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
+import { startServer, teardownAll, waitFor } from '../client/integration-helpers.js';
+import { counterOf, counterState, stateClient } from './helpers.js';
+import type { Counter } from './helpers.js';
+
+const redisUp = await redisAvailable();
+const keyPrefix = uniquePrefix('state-integration');
+
+afterEach(teardownAll);
+afterAll(async () => {
+  if (redisUp) await deleteKeys(keyPrefix);
+});
+
+const SCOPE = 'room:counter';
+
+describe.skipIf(!redisUp)('room state over Redis', () => {
+  it('two clients on two instances end at the server version and value, each event applied once, across cuts', async () => {
+    const options = { store: { redis: REDIS_URL, keyPrefix }, state: counterState({ snapshotEvery: 5 }) };
+    const s1 = await startServer(options);
+    const s2 = await startServer(options);
+    expect(s1.store.kind).toBe('redis');
+    // A alternates between the instances on every connection; B stays on the second.
+    let attempt = 0;
+    let reachable = true;
+    const a = stateClient(() => (!reachable ? 'ws://127.0.0.1:9/unreachable' : attempt++ % 2 === 0 ? s1.url : s2.url));
+    const b = stateClient(s2.url);
+    await Promise.all([a.ws.join('counter'), b.ws.join('counter')]);
+
+    const sent: string[] = [];
+    const pending: Array<Promise<unknown>> = [];
+    const dispatch = (who: typeof a, id: string): void => {
+      sent.push(id);
+      pending.push(who.ws.dispatch(SCOPE, { id }));
+    };
+    for (let i = 0; i < 4; i++) {
+      dispatch(a, `a${i}`);
+      dispatch(b, `b${i}`);
+    }
+    for (let cut = 0; cut < 3; cut++) {
+      reachable = false;
+      await s1.disconnect(a.ws.sessionId!, 4008);
+      for (let i = 0; i < 3; i++) {
+        dispatch(b, `b-cut${cut}-${i}`);
+        dispatch(a, `a-cut${cut}-${i}`);
+      }
+      await waitFor(() => b.ws.stats.queueLength === 0, 'B acknowledged');
+      reachable = true;
+      a.ws.reconnect();
+      await waitFor(() => a.ws.status === 'open', 'A back');
+    }
+    await Promise.all(pending);
+    const final = await s1.getState(SCOPE);
+    expect(final.version).toBe(sent.length);
+    expect(await s2.getState(SCOPE)).toEqual(final);
+    await waitFor(() => a.ws.getState(SCOPE)?.version === final.version && b.ws.getState(SCOPE)?.version === final.version, 'both clients at the final version');
+    const value = final.value as unknown as Counter;
+    expect([...value.ids].sort()).toEqual([...sent].sort());
+    for (const t of [a, b]) expect(counterOf(t, SCOPE)).toMatchObject({ confirmed: true, version: final.version, ids: value.ids });
+    expect(value.ids.filter((id) => id.startsWith('a'))).toEqual(sent.filter((id) => id.startsWith('a')));
+  });
+});
