@@ -1,5 +1,5 @@
 // Our reference server (dist/server/index.js) on an http server that records upgrades.
-// Config: { port, redis: bool, redisPrefix, sessionTtl }.
+// Config: { port, redis: bool, redisPrefix, sessionTtl, serverOptions }.
 import { createServer as createHttp } from 'node:http';
 import { config, listen, start, filler } from './common.mjs';
 import { existsSync, rmSync } from 'node:fs';
@@ -34,6 +34,8 @@ const options = { server: http };
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 if (cfg.redis) options.store = await redisStore(redisUrl, `${cfg.redisPrefix}:`);
 if (cfg.sessionTtl) options.sessionTtl = cfg.sessionTtl;
+// per-figure server options (e.g. the rate limit off for single-connection throughput figures)
+Object.assign(options, cfg.serverOptions ?? {});
 // attach first, then listen: no upgrade may arrive before the server handles them
 const server = await createServer(options);
 const port = await listen(http, cfg.port ?? 0);
