@@ -161,9 +161,8 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   if (session.user !== null && session.user !== user) return 'user_mismatch';
   const boundUser = session.user ?? user;
   // A store coming back from an outage may answer commands before it can subscribe (Redis: the
-  // command connection reconnects before the subscriber). Failing after the rotation below would
-  // strand the client with a dead token (it would start a new session), so the whole store must
-  // answer first; otherwise this fails with ERR_STORE_UNAVAILABLE and the old token still works.
+  // command connection reconnects before the subscriber). Check the whole store before rotating,
+  // so such a resume fails early with ERR_STORE_UNAVAILABLE instead of after a wasted rotation.
   await hub.store.ping();
   const token = newResumeToken();
   const tokenHash = hashToken(token);
