@@ -224,6 +224,40 @@ describe('reload and resume', () => {
   });
 });
 
+describe('scope lifetime and options', () => {
+  it('leaving a room drops its scope; close() ends the session and deletes the persisted state', async () => {
+    const server = await startServer({ state: counterState() });
+    const storage = new MemoryStorage();
+    const a = stateClient(server.url, { storage });
+    const sent: Array<{ kind: string; scope?: string }> = [];
+    a.ws.on('sent', (info) => sent.push({ kind: info.kind, ...(info.scope === undefined ? {} : { scope: info.scope }) }));
+    await a.ws.join('counter');
+    await a.ws.dispatch(SCOPE, { id: 'a1' });
+    await waitFor(() => a.ws.getState(SCOPE)?.version === 1, 'v1');
+    expect(sent).toContainEqual({ kind: 'state', scope: SCOPE });
+    await a.ws.leave('counter');
+    expect(a.ws.getState(SCOPE)).toBeUndefined();
+    await waitFor(() => a.ws.getState('session')?.confirmed === true, 'session scope');
+    expect((await storage.keys()).filter((k) => k.endsWith(':state'))).toHaveLength(1);
+    a.ws.close();
+    expect(a.ws.getState('session')).toBeUndefined();
+    let stateKeys = ['?'];
+    for (let i = 0; i < 200 && stateKeys.length > 0; i++) {
+      stateKeys = (await storage.keys()).filter((k) => k.endsWith(':state'));
+      if (stateKeys.length > 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(stateKeys).toEqual([]);
+  });
+
+  it('createServer validates the state option', async () => {
+    await expect(startServer({ state: {} })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('applyEvent') });
+    await expect(startServer({ state: counterState({ snapshotEvery: 0 }) })).rejects.toMatchObject({ message: 'options.state.snapshotEvery must be an integer >= 1' });
+    await expect(startServer({ state: { ...counterState(), retransmit: 5 } as never })).rejects.toMatchObject({ message: 'options.state.retransmit is not an option' });
+    const plain = await startServer();
+    await expect(plain.appendState(SCOPE, {})).rejects.toMatchObject({ code: 'ERR_NO_STATE' });
+  });
+});
+
 describe('plain mode', () => {
   it('dispatch rejects with ERR_NOT_SUPPORTED; getState holds nothing', async () => {
     const ws = new ReconnectingWebSocket('ws://127.0.0.1:9/none', { mode: 'plain', storage: new MemoryStorage(), environment: {}, startClosed: true });
