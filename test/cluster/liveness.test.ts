@@ -69,7 +69,7 @@ describe.skipIf(!hasRedis)('sessions of a killed server process', () => {
   let survivor: ReferenceServer | undefined;
   const peers: Peer[] = [];
   beforeAll(async () => {
-    cluster = await Cluster.start({ size: 1, args: ['--instance-heartbeat-interval', '100', '--instance-ttl', '600'] });
+    cluster = await Cluster.start({ size: 1, args: ['--instance-heartbeat-interval', '100', '--instance-ttl', '1000'] });
   });
   afterEach(async () => {
     for (const peer of peers.splice(0)) peer.drop();
@@ -86,7 +86,7 @@ describe.skipIf(!hasRedis)('sessions of a killed server process', () => {
       sessionTtl: 300,
       sweepInterval: 50,
       instanceHeartbeatInterval: 100,
-      instanceTtl: 600,
+      instanceTtl: 1000,
       sessionExpired: (sessionId, _record, reason) => void ended.push({ sessionId, reason }),
     });
     let target = cluster.at(0).url;
@@ -97,9 +97,10 @@ describe.skipIf(!hasRedis)('sessions of a killed server process', () => {
     const goneId = gone.ws.sessionId!;
     const backId = back.ws.sessionId!;
 
-    // While the holder is alive, its sessions stay attached however long the survivor looks.
+    // While the holder is alive, its sessions stay attached however long the survivor looks
+    // (longer than the instance ttl here).
     const holder = (await survivor.store.getSession(goneId))!.owner;
-    for (let i = 0; i < 12; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 15; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await survivor.store.getSession(goneId)).toMatchObject({ owner: holder, expiresAt: null });
     expect(ended).toEqual([]);
 
