@@ -86,6 +86,8 @@ async function bundleCli(): Promise<string> {
       logLevel: 'silent',
     });
     bundle = { dir, entry: join(dir, 'cli.js'), users: 0 };
+    // A test process that ends without closing its clusters still leaves no bundle behind.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return bundle.entry;
   })();
   const entry = await building;
