@@ -52,8 +52,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     await use(`e2e-${randomBytes(5).toString('hex')}`);
   },
 
-  openDemo: async ({ browser, server, room }, use) => {
+  openDemo: async ({ browser, server, room }, use, testInfo) => {
     const contexts: BrowserContext[] = [];
+    const pages: { name: string; page: Page }[] = [];
     const pageErrors: string[] = [];
     await use(async (options) => {
       let context = options.context;
@@ -63,10 +64,20 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       }
       const page = await context.newPage();
       page.on('pageerror', (err) => pageErrors.push(`${options.name}: ${err.message}`));
+      pages.push({ name: options.name, page });
       await page.goto(demoUrl(options.origin ?? server.origin, { room, name: options.name, ...options.params }));
       await waitJoined(page);
       return page;
     });
+    if (testInfo.status !== testInfo.expectedStatus) {
+      // What each page's socket went through, for the report.
+      for (const { name, page } of pages) {
+        const log = await page.evaluate(() => window.demo?.events.map((e) => `${new Date(e.at).toISOString()} ${e.text}`).join('\n')).catch(() => undefined);
+        if (!log) continue;
+        await testInfo.attach(`events-${name}.txt`, { body: log, contentType: 'text/plain' });
+        console.log(`--- events of ${name}'s page ---\n${log}`);
+      }
+    }
     for (const context of contexts) await context.close();
     expect(pageErrors, 'uncaught errors in the demo pages').toEqual([]);
   },
