@@ -31,7 +31,11 @@ test('pages resume their sessions after the reference server (Redis mode) is kil
     await waitStatus(ada, 'open');
     await waitStatus(bob, 'open');
     expect([await sessionId(ada), await sessionId(bob)]).toEqual(sessions);
-    for (const page of [ada, bob]) expect(await lastRecovery(page)).toMatchObject({ recovered: true, gaps: 0 });
+    for (const page of [ada, bob]) {
+      // `recovered` follows `open` once the replay is done.
+      await expect.poll(() => page.evaluate(() => window.demo.recoveries.length)).toBe(2);
+      expect(await lastRecovery(page)).toMatchObject({ recovered: true, gaps: 0 });
+    }
     await waitQueueEmpty(ada);
 
     const after = await typeMessage(bob, 'after the restart');
