@@ -209,7 +209,12 @@
       renderCounter();
     });
   } else {
+    stateUnavailable('This build of the client has no shared state.');
+  }
+
+  function stateUnavailable(why) {
     $('state-card').classList.add('unavailable');
+    $('state-unavailable').textContent = why;
     $('state-unavailable').hidden = false;
     $('increment').disabled = true;
     $('decrement').disabled = true;
@@ -309,6 +314,7 @@
     return socket.dispatch(scope, { add: by }).then(done, function (err) {
       done();
       log('counter update refused: ' + (err && err.code), 'bad');
+      if (err && err.code === 'ERR_NO_STATE') stateUnavailable('This server keeps no shared state (it was started without a state reducer).');
     });
   }
 
