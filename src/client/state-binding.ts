@@ -85,13 +85,6 @@ export class StateBinding {
     return this.#sync.get(scope) ?? undefined;
   }
 
-  /** Every scope held, with its value. */
-  all(): Record<string, StateValue> {
-    const out: Record<string, StateValue> = {};
-    for (const c of this.#sync.current()) out[c.scope] = { value: c.value, version: c.version, confirmed: c.confirmed };
-    return out;
-  }
-
   /** Queue a state event (exactly once, through the offline queue). */
   dispatch(scope: string, event: Json): Promise<StateEventResult> {
     return this.#session.enqueueStateEvent(scope, event);

@@ -16,7 +16,7 @@ export type {
 export type { ConnectionContext } from './context.js';
 export type { HttpHandler } from './http.js';
 export type { StateService, StateServiceFactory, StateServiceDeps, StateConnection, StateFrame } from './state-service.js';
-export type { ServerStateOptions } from './state-option.js';
+export type { ServerStateOptions, ServerEventEnvelope } from './state-option.js';
 export { StateEngine } from './state/state-engine.js';
 export type { VersionedValue, StateAppended, StateAppendOutcome, StateChanges } from './state/state-engine.js';
 export type { StateEngineOptions } from './state/engine-options.js';

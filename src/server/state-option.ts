@@ -13,8 +13,9 @@ import type { StateEngineOptions } from './state/engine-options.js';
 
 /**
  * Options of `createServer({ state })`. The reducer receives, for a client's `dispatch()`, the
- * envelope `{ from, user, data }` (sender session, its user, the client's event); for the
- * server's own `appendState()`, `{ from: null, user: null, data }`.
+ * envelope `{ from, user, data }` (`StateEventEnvelope`: sender session, its user, the client's
+ * event); for the server's own `appendState()`, `{ from: null, user: null, data }`
+ * (`ServerEventEnvelope`).
  */
 export interface ServerStateOptions {
   /** The reducer: `(state, event, ctx) => next` (throw or return `undefined` to refuse). Required unless `reducerModule` exports it. */
@@ -118,7 +119,20 @@ export function stateOptionService(state: ServerStateOptions, logger: Logger): S
   };
 }
 
-/** The envelope a server-side append hands the reducer (no sending session). @internal */
-export function serverEnvelope(event: Json): Json {
+/**
+ * What the reducer receives as `event` for `server.appendState(scope, event)`: the same shape as
+ * a client's `StateEventEnvelope`, without a sender. A reducer of a server that appends events
+ * itself sees `StateEventEnvelope | ServerEventEnvelope`.
+ */
+export interface ServerEventEnvelope {
+  [key: string]: Json;
+  from: null;
+  user: null;
+  /** The `event` passed to `appendState`. */
+  data: Json;
+}
+
+/** The envelope of a server-side append. @internal */
+export function serverEnvelope(event: Json): ServerEventEnvelope {
   return { from: null, user: null, data: event };
 }
