@@ -6,8 +6,10 @@
 import type { Hub } from './hub.js';
 import { errorMessage, isStoreUnavailable } from './hub.js';
 
-/** Sessions of dead instances detached per store call. */
+/** Sessions of dead instances detached per store call (one short Lua script each). */
 const RECLAIM_BATCH = 100;
+/** Store calls per heartbeat at most: up to 5,000 sessions per instance and beat. */
+const RECLAIM_ROUNDS = 50;
 
 /** Heartbeat and reclaim loop of one instance; does nothing on a store without liveness. @internal */
 export class InstanceLiveness {
@@ -53,7 +55,7 @@ export class InstanceLiveness {
       }
       this.beats++;
       if (!wasAlive) await this.reassert();
-      for (let round = 0; round < 10; round++) {
+      for (let round = 0; round < RECLAIM_ROUNDS; round++) {
         const ids = await store.reclaimSessions!(Date.now(), options.sessionTtl, options.instanceTtl, RECLAIM_BATCH);
         if (ids.length > 0) logger.info({ count: ids.length, sessionTtl: options.sessionTtl }, 'detached sessions held by a dead instance; they expire unless resumed');
         if (ids.length < RECLAIM_BATCH) break;
