@@ -62,6 +62,18 @@ describe.skipIf(!hasRedis)('RedisStore instance liveness', () => {
     expect(await store.takeExpiredSessions(now + 1 + 1000, 10)).toEqual(['s-dead']);
     await expect(store.heartbeat('a/b', 1000)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
   });
+
+  it('reclaims the sessions of a dead instance in batches, each id once', async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => `many-${i}`);
+    for (const id of ids) await store.createSession({ id, tokenHash: 'h', user: null, rooms: {}, positions: {}, lastSeq: 0, createdAt: 1, owner: `many/${id}`, expiresAt: null });
+    const now = Date.now();
+    const batches = [];
+    for (let i = 0; i < 4; i++) batches.push(await store.reclaimSessions(now, 1000, 0, 100));
+    expect(batches.map((b) => b.length)).toEqual([100, 100, 50, 0]);
+    const all = batches.flat();
+    expect(new Set(all).size).toBe(250);
+    expect(new Set(all)).toEqual(new Set(ids));
+  });
 });
 
 describe.skipIf(!hasRedis)('sessions of a killed server process', () => {
