@@ -16,6 +16,8 @@ test('pages resume their sessions after the reference server (Redis mode) is kil
     const before = [await typeMessage(ada, 'before the crash'), await typeMessage(bob, 'me too')];
     await expect.poll(() => receivedIds(ada)).toEqual(before);
     await expect.poll(() => receivedIds(bob)).toEqual(before);
+    for (let i = 0; i < 2; i++) await ada.getByTestId('increment').click();
+    await expect.poll(() => bob.evaluate(() => ({ ...window.demo.counter }))).toEqual({ value: 2, version: 2, confirmed: true });
 
     // A crash: SIGKILL, no shutdown, sessions still marked as held by the dead process.
     const port = server.port;
@@ -37,6 +39,12 @@ test('pages resume their sessions after the reference server (Redis mode) is kil
       expect(await lastRecovery(page)).toMatchObject({ recovered: true, gaps: 0 });
     }
     await waitQueueEmpty(ada);
+    // The room's state lives in Redis: both pages hold it, confirmed, at the same version.
+    for (const page of [ada, bob]) {
+      await expect.poll(() => page.evaluate(() => ({ ...window.demo.counter }))).toEqual({ value: 2, version: 2, confirmed: true });
+    }
+    await bob.getByTestId('increment').click();
+    await expect.poll(() => ada.evaluate(() => ({ ...window.demo.counter }))).toEqual({ value: 3, version: 3, confirmed: true });
 
     const after = await typeMessage(bob, 'after the restart');
     await expectExactly(bob, [...before, ...whileDown, after], ada);

@@ -20,7 +20,6 @@ async function click(page: Page, button: 'increment' | 'decrement', times: numbe
 test('the shared counter survives a server cut, an offline spell and a reload with the right version', async ({ openDemo }) => {
   const params = { initialDelay: 200, maxDelay: 1000 };
   const ada = await openDemo({ name: 'Ada', params });
-  test.skip(!(await ada.evaluate(() => typeof window.demo.socket.dispatch === 'function')), 'this build of the client has no shared state (dispatch)');
   const bob = await openDemo({ name: 'Bob', params });
   await expectCounter(ada, 0, 0);
   await expectCounter(bob, 0, 0);

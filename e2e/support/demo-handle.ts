@@ -39,7 +39,7 @@ export interface SocketView {
   readonly nextRetryDelay: number | undefined;
   readonly stats: { queueLength: number; reconnects: number };
   reconnect(): void;
-  dispatch?(scope: string, event: unknown): Promise<unknown>;
+  dispatch(scope: string, event: unknown): Promise<unknown>;
 }
 
 /** The storage adapter the page uses (IndexedDB). */

@@ -5,9 +5,9 @@
 //   node e2e/support/server.mjs [--port 0] [--redis URL --prefix P]
 //
 // Prints one JSON line `{"port":…,"url":…,"pid":…}` on stdout once it listens; SIGTERM closes it.
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createServer } from '../../dist/server/index.js';
-import { fileURLToPath } from 'node:url';
 
 const { values } = parseArgs({
   options: {
@@ -25,17 +25,10 @@ const options = {
 };
 if (values.redis) options.store = { redis: values.redis, keyPrefix: values.prefix };
 
-// The demo's shared counter (demo/reducer.mjs). A build without the `state` option refuses it:
-// the chat scenarios still run, and the state scenario reports the missing support.
-const state = { reducerModule: fileURLToPath(new URL('../../demo/reducer.mjs', import.meta.url)), sessionState: false };
-let server;
-try {
-  server = await createServer({ ...options, state });
-} catch (err) {
-  if (err?.code !== 'ERR_INVALID_OPTION') throw err;
-  process.stderr.write(`e2e server: no shared state (${err.message})\n`);
-  server = await createServer(options);
-}
+// The demo's shared counter (demo/reducer.mjs), loaded as a reducer module like a deployment would.
+options.state = { reducerModule: fileURLToPath(new URL('../../demo/reducer.mjs', import.meta.url)), sessionState: false };
+
+const server = await createServer(options);
 process.stdout.write(JSON.stringify({ port: server.port, url: server.url, pid: process.pid }) + '\n');
 
 let stopping = false;
