@@ -32,7 +32,7 @@ export async function handleMessage(hub: Hub, conn: Connection, frame: MessageFr
   const result = await hub.store.append(
     stream,
     { id: frame.id, from: session.id, user: session.user, data: frame.data },
-    hub.options.retention,
+    frame.room === undefined ? hub.options.outboxRetention : hub.options.retention,
     { sessionId: session.id, seq: frame.seq },
   );
   if (!proceed(conn, frame.seq, result) || result.status !== 'appended') return;

@@ -117,6 +117,13 @@ export interface ServerOptions {
   /** History kept per stream. Default `{ maxCount: 1000, maxAgeMs: 3600000 }`. */
   retention?: Partial<Retention>;
   /**
+   * Entries kept in each session's direct stream (its outbox: direct messages waiting for a
+   * resume, and their recent history). Older ones are trimmed; a resume that needed them is told
+   * so (`recovered: false`, a `history_gap` for `session:<id>`): never a silent hole, and memory
+   * per session stays bounded however long the client is away. Default: `retention.maxCount`.
+   */
+  maxOutbox?: number;
+  /**
    * Bytes a connection's send buffer may hold before it is cut as a slow consumer (close 4004;
    * it recovers what it missed on reconnect). Default 8388608 (8 MiB).
    */
@@ -168,6 +175,8 @@ export interface ResolvedOptions {
   maxSessionsPerUser: number;
   tombstoneTtl: number;
   retention: Retention;
+  /** Retention of session (direct) streams: `retention` with `maxCount = maxOutbox`. */
+  outboxRetention: Retention;
   maxBufferedBytes: number;
   maxPendingHandshakes: number;
   maxFailedResumes: number;
@@ -228,6 +237,10 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (instanceTtl <= instanceHeartbeatInterval) throw invalid('options.instanceTtl must be greater than options.instanceHeartbeatInterval');
   const r = options.retention ?? {};
   if (typeof r !== 'object' || r === null) throw invalid('options.retention must be an object');
+  const retention: Retention = {
+    maxCount: int(r.maxCount, 'retention.maxCount', 1000, 1),
+    maxAgeMs: int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1),
+  };
   const logger = options.logger ?? silentLogger;
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function') throw invalid(`options.logger.${level} must be a function`);
@@ -258,10 +271,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxMessageBurst: int(options.maxMessageBurst, 'maxMessageBurst', 2000, 1),
     maxSessionsPerUser: int(options.maxSessionsPerUser, 'maxSessionsPerUser', 100, 0),
     tombstoneTtl: int(options.tombstoneTtl, 'tombstoneTtl', 86_400_000, 0),
-    retention: {
-      maxCount: int(r.maxCount, 'retention.maxCount', 1000, 1),
-      maxAgeMs: int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1),
-    },
+    retention,
+    outboxRetention: { ...retention, maxCount: int(options.maxOutbox, 'maxOutbox', retention.maxCount, 1) },
     maxBufferedBytes: int(options.maxBufferedBytes, 'maxBufferedBytes', 8 * 1024 * 1024, 1024),
     maxPendingHandshakes: int(options.maxPendingHandshakes, 'maxPendingHandshakes', 10_000, 1),
     maxFailedResumes: int(options.maxFailedResumes, 'maxFailedResumes', 10, 0),

@@ -216,7 +216,8 @@ export class ReferenceServer {
   }
 
   private async appendServerMessage(stream: string, data: Json): Promise<StreamEntry> {
-    const result = await this.store.append(stream, { id: randomUUID(), from: null, user: null, data }, this.hub.options.retention);
+    const retention = stream.startsWith('session:') ? this.hub.options.outboxRetention : this.hub.options.retention;
+    const result = await this.store.append(stream, { id: randomUUID(), from: null, user: null, data }, retention);
     if (result.status !== 'appended') throw new ResilientSocketError('ERR_INTERNAL', `append returned ${result.status}`);
     return result.entry;
   }
