@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run test:e2e`: the Playwright suite in real Chromium (e2e/, playwright.config.ts).
 //
-// Uses the system's Chromium (CHROMIUM_PATH, else /usr/bin/chromium) and never downloads one.
+// Uses the system's Chromium (CHROMIUM_PATH, else /usr/bin/chromium or a `chromium` /
+// `chromium-browser` on the PATH) and never downloads one.
 // Without a browser it skips with a message and exits 0 — unless REQUIRE_E2E=1 (CI), where a
 // missing browser is a failure. Builds dist/ first when the bundle the demo loads is missing.
 // Extra arguments go to `playwright test` (e.g. `npm run test:e2e -- recovery`).
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const required = process.env.REQUIRE_E2E === '1';
-const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const chromium = process.env.CHROMIUM_PATH || findChromium();
 
 function executable(file) {
   try {
@@ -21,6 +22,18 @@ function executable(file) {
   } catch {
     return false;
   }
+}
+
+/** /usr/bin/chromium (Debian), else a Chromium on the PATH (Ubuntu and others name it differently). */
+function findChromium() {
+  const fallback = '/usr/bin/chromium';
+  if (executable(fallback)) return fallback;
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      if (executable(join(dir, name))) return join(dir, name);
+    }
+  }
+  return fallback;
 }
 
 if (!executable(chromium)) {
