@@ -201,6 +201,10 @@
   if (stateSupported) {
     socket.on('state', function (change) {
       if (change.scope !== scope) return;
+      $('state-card').classList.remove('unavailable');
+      $('state-unavailable').hidden = true;
+      $('increment').disabled = false;
+      $('decrement').disabled = false;
       counter.value = change.value;
       counter.version = change.version;
       counter.confirmed = change.confirmed;
@@ -224,6 +228,12 @@
     function () {
       window.demo.joined = true;
       log('joined #' + room);
+      // The room's state follows the join at once on a server that keeps state.
+      if (stateSupported) {
+        setTimeout(function () {
+          if (counter.version === null) stateUnavailable('No shared state from this server yet: it may have been started without a state reducer (see docs/demo.md).');
+        }, 3000);
+      }
     },
     function (err) { log('join failed: ' + err.code, 'bad'); },
   );
