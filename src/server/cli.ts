@@ -2,6 +2,8 @@
  * The `resilient-socket-server` command: the reference server with pino logs, stopped cleanly by
  * SIGTERM / SIGINT.
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ResilientSocketError } from '../protocol/index.js';
@@ -24,6 +26,8 @@ Options:
                         with --redis: how often this instance proves it is alive (default 5000)
   --instance-ttl <ms>   with --redis: silence after which an instance counts as dead and its
                         sessions are detached to expire (default 15000)
+  --state <module>      versioned state: a plain JS ES module exporting applyEvent (and
+                        optionally initialState); long rebuilds run in worker threads
   --demo                serve the demo page at / and the UMD bundle
   --faults              enable POST /_faults/disconnect (tests and demos only)
   --log-level <level>   pino level: fatal, error, warn, info, debug, trace, silent (default info)
@@ -56,6 +60,7 @@ export function parseCli(argv: string[]): { help: true } | { help: false; option
       'session-ttl': { type: 'string' },
       'instance-heartbeat-interval': { type: 'string' },
       'instance-ttl': { type: 'string' },
+      state: { type: 'string' },
       demo: { type: 'boolean' },
       faults: { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -76,6 +81,8 @@ export function parseCli(argv: string[]): { help: true } | { help: false; option
   if (beat !== undefined) options.instanceHeartbeatInterval = beat;
   const instanceTtl = integer(values['instance-ttl'], 'instance-ttl', 2);
   if (instanceTtl !== undefined) options.instanceTtl = instanceTtl;
+  // The reducer module is loaded by the engine (main thread and workers) from its file URL.
+  if (values.state !== undefined) options.state = { reducerModule: pathToFileURL(resolve(values.state)).href };
   if (values.redis !== undefined) options.store = { redis: values.redis, ...(values['redis-prefix'] !== undefined ? { keyPrefix: values['redis-prefix'] } : {}) };
   else if (values['redis-prefix'] !== undefined) throw new ResilientSocketError('ERR_INVALID_OPTION', '--redis-prefix needs --redis');
   return { help: false, options, logLevel: values['log-level'] ?? 'info' };
@@ -90,7 +97,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const logger = pino({ level: parsed.logLevel, base: { name: 'resilient-socket-server' } });
   const server = await createServer({ ...parsed.options, logger });
-  logger.info({ url: server.url, port: server.port, store: server.store.kind, demo: Boolean(parsed.options.demo), faults: parsed.options.faults }, 'listening');
+  logger.info({ url: server.url, port: server.port, store: server.store.kind, demo: Boolean(parsed.options.demo), faults: parsed.options.faults, state: parsed.options.state !== undefined }, 'listening');
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli, USAGE } from '../../src/server/cli.js';
@@ -47,6 +48,23 @@ function run(args: string[]): { child: ChildProcess; lines: () => string[]; outp
   return { child, lines: () => out.split('\n').filter(Boolean), output: () => out, exited };
 }
 
+/** The url of the CLI's first "listening" log line. */
+async function listeningUrl(proc: ReturnType<typeof run>): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    for (const line of proc.lines()) {
+      try {
+        const log = JSON.parse(line) as { msg?: string; url?: string };
+        if (log.msg === 'listening' && log.url) return log.url;
+      } catch {
+        // not a log line
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`the CLI logged no url:\n${proc.output()}`);
+}
+
 describe('cli', () => {
   it('parses its options with defaults (127.0.0.1:8080, memory store)', () => {
     expect(parseCli([])).toEqual({ help: false, logLevel: 'info', options: { port: 8080, host: '127.0.0.1', demo: false, faults: false } });
@@ -56,6 +74,8 @@ describe('cli', () => {
     expect(() => parseCli(['--port', 'abc'])).toThrow('--port must be an integer from 0 to 65535');
     expect(() => parseCli(['--nope'])).toThrow();
     expect(parseCli(['-h'])).toEqual({ help: true });
+    const withState = parseCli(['--state', 'demo/reducer.mjs']);
+    expect(withState.help ? undefined : withState.options.state).toEqual({ reducerModule: pathToFileURL(join(process.cwd(), 'demo/reducer.mjs')).href });
   });
 
   it('prints --help and exits 0', async () => {
@@ -64,23 +84,29 @@ describe('cli', () => {
     expect(output()).toBe(USAGE);
   });
 
+  it('runs versioned state from a --state reducer module: a room counter folds each event once', async () => {
+    const proc = run(['--port', '0', '--state', 'demo/reducer.mjs']);
+    const url = await listeningUrl(proc);
+    const client = await TestClient.open(url);
+    await client.hello(['counter']);
+    client.send({ type: 'STATE_EVENT', seq: 1, scope: 'room:counter', event: { add: 1 } });
+    client.send({ type: 'STATE_EVENT', seq: 2, scope: 'room:counter', event: { add: 1 } });
+    client.send({ type: 'STATE_EVENT', seq: 3, scope: 'room:counter', event: { add: 5 } }); // refused by the reducer
+    const acks = [await client.next('ACK'), await client.next('ACK'), await client.next('ACK')];
+    expect(acks.map((a) => [a.seq, a.version, a.error?.code])).toEqual([
+      [1, 1, undefined],
+      [2, 2, undefined],
+      [3, undefined, 'ERR_STATE_REJECTED'],
+    ]);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  });
+
   it('runs a server on --port 0, logs its url, serves clients and stops on SIGTERM', async () => {
     const proc = run(['--port', '0', '--faults']);
-    const deadline = Date.now() + 10_000;
-    let url: string | undefined;
-    while (!url && Date.now() < deadline) {
-      for (const line of proc.lines()) {
-        try {
-          const log = JSON.parse(line) as { msg?: string; url?: string };
-          if (log.msg === 'listening') url = log.url;
-        } catch {
-          // not a log line
-        }
-      }
-      if (!url) await new Promise((r) => setTimeout(r, 20));
-    }
+    const url = await listeningUrl(proc);
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
-    const client = await TestClient.open(url!);
+    const client = await TestClient.open(url);
     expect((await client.hello()).type).toBe('NEW_SESSION');
     proc.child.kill('SIGTERM');
     expect((await client.closed).code).toBe(1001);
