@@ -66,4 +66,5 @@ export {
 } from './codec.js';
 export type { Decoded } from './codec.js';
 export { ERRORS, CLOSE_CODES, STOP_CLOSE_CODES, ResilientSocketError, isErrorCode } from './errors.js';
+export { ERROR_DESCRIPTIONS } from './error-descriptions.js';
 export type { ErrorCode, ErrorInfo, ErrorAction } from './errors.js';

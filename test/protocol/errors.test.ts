@@ -1,16 +1,16 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLOSE_CODES, ERRORS, STOP_CLOSE_CODES, isErrorCode, ResilientSocketError } from '../../src/protocol/index.js';
+import { CLOSE_CODES, ERRORS, ERROR_DESCRIPTIONS, STOP_CLOSE_CODES, isErrorCode, ResilientSocketError } from '../../src/protocol/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-/** Rows of the table in docs/errors.md: code -> { closeCode, action }. */
-function documentedErrors(): Map<string, { closeCode: number | undefined; action: string }> {
-  const rows = new Map<string, { closeCode: number | undefined; action: string }>();
+/** Rows of the table in docs/errors.md: code -> { closeCode, action, description }. */
+function documentedErrors(): Map<string, { closeCode: number | undefined; action: string; description: string }> {
+  const rows = new Map<string, { closeCode: number | undefined; action: string; description: string }>();
   for (const line of readFileSync(join(root, 'docs/errors.md'), 'utf8').split('\n')) {
-    const m = /^\| `(ERR_[A-Z_]+)` \| ([^|]+) \| ([a-z]+) \|/.exec(line);
-    if (m) rows.set(m[1]!, { closeCode: m[2]!.trim() === '—' ? undefined : Number(m[2]), action: m[3]! });
+    const m = /^\| `(ERR_[A-Z_]+)` \| ([^|]+) \| ([a-z]+) \| (.*) \|$/.exec(line);
+    if (m) rows.set(m[1]!, { closeCode: m[2]!.trim() === '—' ? undefined : Number(m[2]), action: m[3]!, description: m[4]!.trim() });
   }
   return rows;
 }
@@ -27,7 +27,19 @@ describe('error registry', () => {
     const documented = documentedErrors();
     const registered = new Map(Object.entries(ERRORS).map(([code, info]) => [code, { closeCode: (info as { closeCode?: number }).closeCode, action: info.action }]));
     expect([...documented.keys()].sort()).toEqual([...registered.keys()].sort());
-    for (const [code, info] of registered) expect(documented.get(code), code).toEqual(info);
+    for (const [code, info] of registered) {
+      const { closeCode, action } = documented.get(code)!;
+      expect({ closeCode, action }, code).toEqual(info);
+    }
+  });
+
+  it('has one description per code, the same text as docs/errors.md', () => {
+    const documented = documentedErrors();
+    expect(Object.keys(ERROR_DESCRIPTIONS).sort()).toEqual(Object.keys(ERRORS).sort());
+    for (const [code, description] of Object.entries(ERROR_DESCRIPTIONS)) {
+      expect(description.length, code).toBeGreaterThan(0);
+      expect(documented.get(code)?.description, code).toBe(description);
+    }
   });
 
   it('registers every ERR_ code the source code mentions', () => {
@@ -58,6 +70,8 @@ describe('error registry', () => {
     expect(err.code).toBe('ERR_SLOW_CONSUMER');
     expect(err.closeCode).toBe(4004);
     expect(err.cause).toBe(cause);
-    expect(err.message).toBe(ERRORS.ERR_SLOW_CONSUMER.description);
+    // the default message is the code: the descriptions stay out of the browser bundle
+    expect(err.message).toBe('ERR_SLOW_CONSUMER');
+    expect(new ResilientSocketError('ERR_SLOW_CONSUMER', 'cut').message).toBe('cut');
   });
 });
