@@ -4,7 +4,7 @@
  * about sockets or reconnect timing; `ReconnectingWebSocket` drives it through a small host
  * interface. @internal
  */
-import { encodeFrame, utf8Length, validateClientFrame } from '../protocol/codec.js';
+import { encodeFrame, utf8Length, validateQueuedFrame } from '../protocol/codec.js';
 import { ResilientSocketError, isErrorCode } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, roomStream, sessionStream } from '../protocol/frames.js';
 import type {
@@ -281,7 +281,7 @@ export class ClientSession {
     } catch (cause) {
       return Promise.reject(new ResilientSocketError('ERR_BAD_FRAME', `${kind} cannot be encoded as JSON`, { cause }));
     }
-    const check = validateClientFrame(JSON.parse(text));
+    const check = validateQueuedFrame(JSON.parse(text));
     if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
     const bytes = utf8Length(text);
     if (this.#limits && bytes > this.#limits.maxPayload) {

@@ -54,6 +54,23 @@ const handshakeAnswer: Schema = {
   limits: f(isLimits, 'an object { maxPayload, maxRooms, maxRate }'),
 };
 
+/**
+ * Fields of the client frames the client queues, and so validates before sending. Its own table
+ * so that a browser bundle, which never decodes client frames, leaves the others out.
+ */
+const QUEUED_SCHEMAS = {
+  MESSAGE: {
+    seq: f(isSeq, 'a positive integer'),
+    id: f(isId, 'a non-empty string of at most 128 characters'),
+    room: f(isRoom, 'a room name', true),
+    to: f(isId, 'a session id', true),
+    data: f(isAny, 'any JSON'),
+  },
+  JOIN_ROOM: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name'), since: f(isPosition, 'a position { epoch, offset }', true) },
+  LEAVE_ROOM: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name') },
+  STATE_EVENT: { seq: f(isSeq, 'a positive integer'), scope: f(isId, 'a scope name'), event: f(isAny, 'any JSON') },
+} satisfies Partial<Record<ClientFrameType, Schema>>;
+
 /** Fields of every client frame type. */
 export const CLIENT_SCHEMAS: Record<ClientFrameType, Schema> = {
   HELLO: { v: f(isInt, 'an integer'), auth: f(isAny, 'any JSON', true), rooms: f(isRoomList, 'an array of room names', true) },
@@ -67,20 +84,14 @@ export const CLIENT_SCHEMAS: Record<ClientFrameType, Schema> = {
     auth: f(isAny, 'any JSON', true),
     rooms: f(isRoomList, 'an array of room names', true),
   },
-  MESSAGE: {
-    seq: f(isSeq, 'a positive integer'),
-    id: f(isId, 'a non-empty string of at most 128 characters'),
-    room: f(isRoom, 'a room name', true),
-    to: f(isId, 'a session id', true),
-    data: f(isAny, 'any JSON'),
-  },
-  JOIN_ROOM: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name'), since: f(isPosition, 'a position { epoch, offset }', true) },
-  LEAVE_ROOM: { seq: f(isSeq, 'a positive integer'), room: f(isRoom, 'a room name') },
+  MESSAGE: QUEUED_SCHEMAS.MESSAGE,
+  JOIN_ROOM: QUEUED_SCHEMAS.JOIN_ROOM,
+  LEAVE_ROOM: QUEUED_SCHEMAS.LEAVE_ROOM,
   POSITION_ACK: { positions: f(isPositions, 'an object of { epoch, offset } positions') },
   RESYNC: { stream: f(isId, 'a stream name'), epoch: f(isId, 'an epoch'), from: f(isSeq, 'a positive integer') },
   STATE_ACK: { scope: f(isId, 'a scope name'), version: f(isInt, 'a non-negative integer') },
   STATE_RESYNC: { scope: f(isId, 'a scope name'), version: f(isInt, 'a non-negative integer', true) },
-  STATE_EVENT: { seq: f(isSeq, 'a positive integer'), scope: f(isId, 'a scope name'), event: f(isAny, 'any JSON') },
+  STATE_EVENT: QUEUED_SCHEMAS.STATE_EVENT,
   AUTH: { ref: f(isId, 'a non-empty string'), auth: f(isAny, 'any JSON') },
   PING: { t: f((v) => typeof v === 'number' && Number.isFinite(v), 'a finite number') },
   BYE: {},
@@ -221,6 +232,14 @@ export function decodeServerFrame(text: string): Decoded<ServerFrame> {
 /** Validate an already-parsed client frame. */
 export function validateClientFrame(value: unknown): Decoded<ClientFrame> {
   return validate<ClientFrame>(value, CLIENT_SCHEMAS);
+}
+
+/**
+ * Validate an already-parsed client frame of a queued type (`MESSAGE`, `JOIN_ROOM`, `LEAVE_ROOM`,
+ * `STATE_EVENT`): the same checks as `validateClientFrame`, any other type is `ERR_UNKNOWN_TYPE`.
+ */
+export function validateQueuedFrame(value: unknown): Decoded<ClientFrame> {
+  return validate<ClientFrame>(value, QUEUED_SCHEMAS);
 }
 
 /** Validate an already-parsed server frame. */
