@@ -36,7 +36,7 @@ export async function bundleSize(source, { analyze = false } = {}) {
     minify: true,
     format: 'esm',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     treeShaking: true,
     write: false,
     logLevel: 'silent',

@@ -31,7 +31,7 @@ export function renderMarkdown(report) {
   out.push('');
 
   if (r.size) {
-    out.push('## 1. Bundle size (esbuild, ESM, browser, minified; gzip -9, brotli 11)');
+    out.push('## 1. Bundle size (esbuild, ESM, browser, es2022, minified; gzip -9, brotli 11)');
     out.push('');
     out.push(
       table(
