@@ -53,6 +53,7 @@ const browserPlugins = () => [
 
 export default [
   nodeEntry('src/index.ts', 'index'),
+  nodeEntry('src/lite.ts', 'lite'),
   nodeEntry('src/server/index.ts', 'server/index'),
   nodeEntry('src/server/cli.ts', 'server/cli'),
   // Its own file: the server imports it lazily (only for `store: { redis }`), so ioredis loads only then.
@@ -72,6 +73,15 @@ export default [
         plugins: [terser({ ecma: 2020, compress: { passes: 2 } })],
       },
       { file: 'dist/index.browser.min.js', format: 'es', sourcemap: true, plugins: [terser({ ecma: 2020, module: true, compress: { passes: 2 } })] },
+    ],
+  },
+  // `resilient-socket/lite`: the plain-only client, the smallest useful import.
+  {
+    input: 'src/lite.ts',
+    plugins: browserPlugins(),
+    output: [
+      { file: 'dist/lite.browser.js', format: 'es', sourcemap: true },
+      { file: 'dist/lite.browser.min.js', format: 'es', sourcemap: true, plugins: [terser({ ecma: 2020, module: true, compress: { passes: 2 } })] },
     ],
   },
 ];

@@ -171,10 +171,10 @@ function bool(o: Record<string, unknown>, name: string, def: boolean): boolean {
 }
 
 /** Validate options and apply defaults. Throws `ERR_INVALID_OPTION` with the offending option named. @internal */
-export function resolveOptions(options: ReconnectingWebSocketOptions | undefined): ResolvedOptions {
+export function resolveOptions(options: ReconnectingWebSocketOptions | undefined, defaultMode: Mode = DEFAULTS.mode): ResolvedOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) invalid('options must be an object');
   const o = (options ?? {}) as Record<string, unknown>;
-  const mode = o.mode ?? DEFAULTS.mode;
+  const mode = o.mode ?? defaultMode;
   if (mode !== 'auto' && mode !== 'protocol' && mode !== 'plain') invalid(`options.mode must be 'auto', 'protocol' or 'plain', got ${String(mode)}`);
   const jitter = o.jitter ?? DEFAULTS.jitter;
   if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') invalid(`options.jitter must be 'full', 'equal' or 'none', got ${String(jitter)}`);

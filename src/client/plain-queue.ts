@@ -3,7 +3,7 @@
  * frames may be binary, and without acks there is nothing to resume). Bounded like the
  * protocol queue. @internal
  */
-import { utf8Length } from '../protocol/codec.js';
+import { utf8Length } from '../protocol/encoding.js';
 import { ResilientSocketError } from '../protocol/errors.js';
 
 /** Data `send()` accepts in plain mode. */

@@ -1,5 +1,5 @@
 /** Small helpers of `ReconnectingWebSocket` that touch sockets and data, not its state. @internal */
-import { utf8Length } from '../protocol/codec.js';
+import { utf8Length } from '../protocol/encoding.js';
 import type { WebSocketLike } from './web-socket-like.js';
 
 /** Default session key: origin and path of the URL (credentials in the query do not split sessions). */

@@ -5,6 +5,9 @@
 import type { ClientFrame, ClientFrameType, ServerFrame, ServerFrameType } from './frames.js';
 import type { ErrorCode } from './errors.js';
 
+// Encoding lives in its own module so that a plain-only client can use it without the schemas.
+export { encodeFrame, utf8Length } from './encoding.js';
+
 /** The result of decoding one frame. */
 export type Decoded<F> = { ok: true; frame: F } | { ok: false; code: ErrorCode; message: string; type?: string };
 
@@ -245,27 +248,4 @@ export function validateQueuedFrame(value: unknown): Decoded<ClientFrame> {
 /** Validate an already-parsed server frame. */
 export function validateServerFrame(value: unknown): Decoded<ServerFrame> {
   return validate<ServerFrame>(value, SERVER_SCHEMAS);
-}
-
-/** Encode a frame as JSON text. */
-export function encodeFrame(frame: ClientFrame | ServerFrame): string {
-  return JSON.stringify(frame);
-}
-
-/** UTF-8 byte length of a string without allocating a buffer (no TextEncoder needed). */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
 }
