@@ -50,6 +50,9 @@ interface Soaker {
   recoveries: number;
   gaps: number;
   errors: Map<string, number>;
+  closes: Map<number, number>;
+  /** Status changes to `closed` with their error code (a stopped client sends nothing more). */
+  stops: string[];
 }
 
 describe.skipIf(!hasRedis)('chaos soak', () => {
@@ -104,6 +107,8 @@ describe.skipIf(!hasRedis)('chaos soak', () => {
         recoveries: 0,
         gaps: 0,
         errors: new Map(),
+        closes: new Map(),
+        stops: [],
         // A balancer without stickiness: every attempt goes through a random proxy (instance).
         ws: new ReconnectingWebSocket(() => proxies[Math.floor(pick() * proxies.length)]!.url('ws'), {
           mode: 'protocol',
@@ -122,6 +127,10 @@ describe.skipIf(!hasRedis)('chaos soak', () => {
       });
       s.ws.on('gap', () => s.gaps++);
       s.ws.on('error', (e) => s.errors.set(e.code, (s.errors.get(e.code) ?? 0) + 1));
+      s.ws.on('close', (e) => s.closes.set(e.code, (s.closes.get(e.code) ?? 0) + 1));
+      s.ws.on('status', (change) => {
+        if (change.to === 'closed') s.stops.push(change.error?.code ?? change.reason ?? 'closed');
+      });
       soakers.push(s);
     }
     await Promise.all(soakers.flatMap((s) => s.rooms.map((room) => s.ws.join(room))));
@@ -185,8 +194,18 @@ describe.skipIf(!hasRedis)('chaos soak', () => {
     await killer;
     const reports = await Promise.all(chaos.map((run) => run.done));
     for (const p of proxies) p.reset();
-    await within(Promise.all(traffic), 'every send and dispatch to be acknowledged', 90_000);
+    const allAcked = await within(Promise.all(traffic), 'every send and dispatch to be acknowledged', 90_000).then(
+      () => true,
+      () => false,
+    );
     const trafficMs = Date.now() - started;
+    if (!allAcked) {
+      const stuck = soakers.filter((s) => s.ws.stats.queueLength > 0 || s.ws.status !== 'open');
+      console.log(`chaos soak: ${stuck.length} clients with unacknowledged operations or not open:`);
+      for (const s of stuck.slice(0, 20)) {
+        console.log(`  ${s.name}: status ${s.ws.status}, queue ${s.ws.stats.queueLength}, stops ${JSON.stringify(s.stops)}, closes ${JSON.stringify(Object.fromEntries(s.closes))}, errors ${JSON.stringify(Object.fromEntries(s.errors))}, opens ${JSON.stringify(s.opens.slice(-3))}`);
+      }
+    }
 
     // Delivery: every member of a room receives every acknowledged message of that room.
     const expectedOf = (s: Soaker): number => s.rooms.reduce((sum, room) => sum + acked.get(room)!.size, 0);
@@ -252,8 +271,11 @@ describe.skipIf(!hasRedis)('chaos soak', () => {
     const faults = reports.reduce((sum, r) => sum + r.injected, 0);
     const byKind: Record<string, number> = {};
     for (const r of reports) for (const [kind, n] of Object.entries(r.byKind)) byKind[kind] = (byKind[kind] ?? 0) + (n as number);
+    const closeCodes = new Map<number, number>();
+    for (const s of soakers) for (const [code, n] of s.closes) closeCodes.set(code, (closeCodes.get(code) ?? 0) + n);
     const counts = {
       seed: SEED,
+      allAcknowledged: allAcked,
       clients: CLIENTS,
       rooms: ROOMS,
       trafficMs,
@@ -276,10 +298,13 @@ describe.skipIf(!hasRedis)('chaos soak', () => {
       newSessionsAfterDrop: soakers.reduce((sum, s) => sum + s.opens.filter((o, k) => k > 0 && !o.recovered && o.reason !== 'history_gap' && o.reason !== 'epoch_changed').length, 0),
       gaps: soakers.reduce((sum, s) => sum + s.gaps, 0),
       clientErrors: Object.fromEntries(errors),
+      closeCodes: Object.fromEntries(closeCodes),
+      clientsStopped: soakers.filter((s) => s.stops.length > 0).length,
     };
     console.log(`chaos soak counts: ${JSON.stringify(counts, null, 2)}`);
     if (problems.length > 0) console.log(`chaos soak problems (first 30 of ${problems.length}):\n${problems.slice(0, 30).join('\n')}`);
 
+    expect(allAcked, 'every send and dispatch acknowledged within 90 s of the end of the faults').toBe(true);
     expect(counts.messagesAcked, 'every message sent was acknowledged').toBe(sentMessages);
     expect({ lost, duplicated, disordered }).toEqual({ lost: 0, duplicated: 0, disordered: 0 });
     expect(counts.gaps, 'no gap reported').toBe(0);
