@@ -65,7 +65,7 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
       observe(hub, 'reconnect', started);
       return;
     }
-    if (reason === 'limited') return;
+    if (reason === 'limited' || reason === 'gone') return;
     hub.metrics.recoveries.inc({ result: 'new_session' });
     await startSession(hub, conn, user, frame.rooms ?? [], reason);
   } else {
@@ -144,7 +144,7 @@ async function startSession(hub: Hub, conn: Connection, user: string | null, wan
 }
 
 /** Resume the session named by `frame`; the reason it cannot be resumed, or undefined when it was. */
-async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | undefined> {
+async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | 'gone' | undefined> {
   const address = conn.request.socket.remoteAddress ?? 'unknown';
   if (hub.resumeGuard.blocked(address)) {
     hub.options.logger.warn({ connection: conn.id, address }, 'too many failed resumes');
@@ -164,6 +164,10 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   // command connection reconnects before the subscriber). Check the whole store before rotating,
   // so such a resume fails early with ERR_STORE_UNAVAILABLE instead of after a wasted rotation.
   await hub.store.ping();
+  // A connection that closed while this handshake waited on the store (the client gave up on it
+  // and is reconnecting elsewhere) must not attach: it would take the session over from the
+  // client's live connection, which would then stop with ERR_SESSION_TAKEN_OVER.
+  if (closedMeanwhile(conn)) return 'gone';
   const token = newResumeToken();
   const tokenHash = hashToken(token);
   // The presented token stays valid until the new one is used: a client that dies before it
@@ -172,6 +176,8 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   const prevTokenHash = hashToken(frame.resumeToken);
   // Rotate before attaching.
   if (!(await hub.store.updateSession(session.id, { tokenHash, prevTokenHash, user: boundUser }))) return 'unknown';
+  // Checked again after the rotation's round trip (the presented token still works: nothing lost).
+  if (closedMeanwhile(conn)) return 'gone';
   const previous = await hub.store.attachSession(session.id, conn.owner);
   if (previous === undefined) return 'unknown';
   if (previous !== null && previous !== conn.owner) {
@@ -242,6 +248,11 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   hub.options.logger.debug({ connection: conn.id, sessionId: session.id, replayed, gaps: gaps.length, takeover: previous !== null }, 'session resumed');
   await hub.state.onHandshake(conn, frame.state ?? {});
   return undefined;
+}
+
+/** Whether the connection closed (a function, so the check is not narrowed away across awaits). */
+function closedMeanwhile(conn: Connection): boolean {
+  return conn.phase === 'closed';
 }
 
 /**

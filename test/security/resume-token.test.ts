@@ -8,6 +8,7 @@ import { SUBPROTOCOL } from '../../src/protocol/index.js';
 import type { ServerFrame } from '../../src/protocol/index.js';
 import { TestClient, connectNew, startServer, teardown } from '../server/helpers.js';
 import type { ReferenceServer } from '../../src/server/index.js';
+import { MemoryStore } from '../../src/server/stores/memory.js';
 
 afterEach(teardown);
 
@@ -122,6 +123,48 @@ describe('resume tokens', () => {
     const latest = await resumeAndDrop(server, session.sessionId, answer.resumeToken);
     expect(latest.type).toBe('STATE_RECOVERED');
     expect(await resumeAndDrop(server, session.sessionId, session.resumeToken)).toMatchObject({ type: 'NEW_SESSION', reason: 'token_rejected' });
+  });
+
+  it('a resume whose connection closed while it waited on the store does not take the session over', async () => {
+    // Regression (chaos soak): a client gave up on a slow attempt and resumed on another
+    // connection; the abandoned attempt's RECONNECT, still being handled, attached afterwards and
+    // closed the live connection with ERR_SESSION_TAKEN_OVER, which stops the client.
+    class GatedStore extends MemoryStore {
+      /** Held by the next `ping` only. */
+      gate: Promise<void> | undefined;
+      override async ping(): Promise<void> {
+        const gate = this.gate;
+        this.gate = undefined;
+        await gate;
+        return super.ping();
+      }
+    }
+    const store = new GatedStore();
+    const x = await startServer({ store });
+    const y = await startServer({ store });
+    const { client, session } = await connectNew(x);
+    client.ws.terminate();
+    await client.closed;
+    let open!: () => void;
+    store.gate = new Promise((resolve) => (open = resolve));
+    const stale = await TestClient.open(x.url);
+    stale.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+    await new Promise((r) => setTimeout(r, 50));
+    stale.ws.terminate();
+    await stale.closed;
+    await new Promise((r) => setTimeout(r, 50));
+    // The client resumes on the other instance and holds the session ...
+    const live = await resume(y, session.sessionId, session.resumeToken);
+    expect(live.answer.type).toBe('STATE_RECOVERED');
+    await live.client.next('REPLAY_DONE');
+    // ... then the abandoned handshake goes on.
+    open();
+    await new Promise((r) => setTimeout(r, 200));
+    live.client.send({ type: 'PING', t: 1 });
+    await live.client.next('PONG');
+    expect(live.client.received.filter((f) => f.type === 'ERROR')).toEqual([]);
+    expect(live.client.ws.readyState).toBe(WebSocket.OPEN);
+    expect((await store.getSession(session.sessionId))?.owner).toMatch(/^[^/]+\/[^/]+$/);
   });
 
   it('a stolen session id without the token, or with another session\'s token, opens nothing', async () => {
