@@ -3,7 +3,8 @@
  * `STATE_RESYNC` out (directly, not through the offline queue: they are idempotent and mean
  * nothing on a later connection), changes out to the application, and every scope's
  * `{ value, version }` persisted next to the session so a reloaded page shows it at once.
- * @internal
+ * (No internal-tag up here: on the file's first statement it made stripInternal drop the
+ * `Json` import that the public `StateValue` declaration needs. The class carries its own.)
  */
 import type { Json, ServerFrame } from '../protocol/frames.js';
 import { roomScope } from '../protocol/frames.js';
