@@ -218,4 +218,11 @@ async function close() {
   return {};
 }
 
-serve({ cost, open, progress, traffic, burst: () => (fleet.forEach(sendOne), {}), stop: stopTraffic, publish, report, close, cpu: () => process.cpuUsage() });
+/** Total messages received with `prefix` across the fleet (seq mode): a cheap progress poll. */
+function seqCount({ prefix }) {
+  let got = 0;
+  for (const c of fleet) got += c.seq?.get(prefix)?.got ?? 0;
+  return { got };
+}
+
+serve({ cost, open, progress, seqCount, traffic, burst: () => (fleet.forEach(sendOne), {}), stop: stopTraffic, publish, report, close, cpu: () => process.cpuUsage() });

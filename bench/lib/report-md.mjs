@@ -145,8 +145,8 @@ export function renderMarkdown(report) {
     if (r.fanout.measuredAt) out.push(`_Measured ${r.fanout.measuredAt}._`, '');
     out.push(
       table(
-        ['server', 'deliveries/s', 'vs Socket.IO (target ≥ 1×)', 'latency p50', 'latency p99', 'lost / dup'],
-        Object.entries(v).map(([k, x]) => [k.startsWith('ours') ? `**${k}**` : k, fig(x.deliveriesPerSec), k.startsWith('ours') ? ratio(med(x.deliveriesPerSec), sio) : '', fig(x.latencyP50Ms, 2, ' ms'), fig(x.latencyP99Ms, 2, ' ms'), `${fig(x.lost)} / ${fig(x.duplicated)}${errs(x)}`]),
+        ['server', 'deliveries/s', 'vs Socket.IO (target ≥ 1×)', 'CPU ms / 1,000 deliveries: subscribers / server', 'latency p50', 'latency p99', 'subscriber process CPU at that rate (cores)', 'lost / dup'],
+        Object.entries(v).map(([k, x]) => [k.startsWith('ours') ? `**${k}**` : k, fig(x.deliveriesPerSec), k.startsWith('ours') ? ratio(med(x.deliveriesPerSec), sio) : '', `${fig(x.subscriberCpuMsPer1k, 1)} / ${fig(x.serverCpuMsPer1k, 1)}`, fig(x.latencyP50Ms, 2, ' ms'), fig(x.latencyP99Ms, 2, ' ms'), fig(x.subscriberCpuShareAtRate, 2), `${fig(x.lost)} / ${fig(x.duplicated)}${errs(x)}`]),
       ),
     );
     out.push('');
