@@ -311,7 +311,11 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
   const httpServer = opts.server ?? createHttpServer();
   const handleHttp = httpHandler(hub);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    // Only the path matters here; a request target that is not a valid URL must not throw
+    // inside this listener (that would take the process down).
+    const target = request.url ?? '/';
+    const query = target.indexOf('?');
+    const pathname = query === -1 ? target : target.slice(0, query);
     if (opts.path !== undefined && pathname !== opts.path) {
       // Attached to someone else's server: their other upgrade listeners may want it.
       if (ownsHttp) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
