@@ -2,7 +2,7 @@
  * The fault-injection endpoint: `POST /_faults/disconnect?session=ID[&code=4008]` closes the
  * connection holding a session (on whichever instance holds it) without ending the session.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from './hub.js';
 
 /** Close codes a fault may use: application codes and the standard ones a server may send. */
@@ -10,8 +10,27 @@ function validCode(code: number): boolean {
   return Number.isInteger(code) && ((code >= 4000 && code <= 4999) || code === 1000 || code === 1001 || code === 1011 || code === 1012);
 }
 
+/**
+ * Whether a browser sent the request from another site. Session ids are not secret (they travel
+ * in every message's `from`), so without this check any page a user visits could cut sessions of
+ * a server running with `faults: true`. Requests without an Origin (curl, tests) are allowed.
+ */
+function crossOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
 /** Handle `POST /_faults/disconnect`. @internal */
-export async function handleFault(hub: Hub, url: URL, res: ServerResponse): Promise<void> {
+export async function handleFault(hub: Hub, req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+  if (crossOrigin(req)) {
+    res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'cross-origin requests may not inject faults' }));
+    return;
+  }
   const sessionId = url.searchParams.get('session');
   const code = Number(url.searchParams.get('code') ?? 4008);
   if (!sessionId || !validCode(code)) {

@@ -31,7 +31,7 @@ export function httpHandler(hub: Hub): HttpHandler {
           res.writeHead(405, { allow: 'POST' }).end();
           return true;
         }
-        await handleFault(hub, url, res);
+        await handleFault(hub, req, url, res);
         return true;
       }
       if (serveStatic) return await serveStatic(req, res, url.pathname);

@@ -2,6 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore, createServer } from '../../src/server/index.js';
@@ -74,6 +75,25 @@ describe('http routes', () => {
     const custom = await fetch(httpUrl(on.url, `/_faults/disconnect?session=${s2.sessionId}&code=4321`), { method: 'POST' });
     expect(custom.status).toBe(204);
     expect((await back.closed).code).toBe(4321);
+  });
+
+  it('refuses fault requests a browser sends from another site, and serves same-origin ones', async () => {
+    const server = await startServer({ faults: true });
+    const { client, session } = await connectNew(server);
+    const post = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(httpUrl(server.url, `/_faults/disconnect?session=${session.sessionId}`), { method: 'POST', headers: { origin } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await post('https://evil.example')).toBe(403);
+    expect(await post('not a url')).toBe(403);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(await post(httpUrl(server.url, ''))).toBe(204);
+    expect((await client.closed).code).toBe(4008);
   });
 
   it('disconnects a session held by another instance through the store (shared store)', async () => {
