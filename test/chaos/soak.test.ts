@@ -83,6 +83,11 @@ describe.skipIf(!hasRedis)('chaos soak', () => {
     const step = (what: string, work: () => Promise<unknown>): Promise<unknown> => within(work(), `teardown: ${what}`, 15_000).catch((error: unknown) => console.warn(String(error)));
     for (const s of soakers) s.ws.close();
     await step('proxies', () => Promise.all(proxies.map((p) => p.close())));
+    // Diagnostics for a proxy close that did not finish (reported to the proxy's owner).
+    for (const [i, p] of proxies.entries()) {
+      const left = p.connections().filter((c) => c.state !== 'closed');
+      if (left.length > 0) console.warn(`proxy ${i}: ${left.length} connections not closed: ${JSON.stringify(left.slice(0, 5))}`);
+    }
     await step('probe', async () => probe?.close());
     await step('cluster', async () => cluster?.close());
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
