@@ -162,6 +162,7 @@ export class ClientSession {
         host.emit('error', error);
       },
       { ms: o.storageTimeout, timers: host.timers },
+      `resilient-socket:${sessionKey}:`,
     );
     this.#mainKey = `resilient-socket:${sessionKey}:session`;
     this.#positionsKey = `resilient-socket:${sessionKey}:positions`;
@@ -338,11 +339,14 @@ export class ClientSession {
       case 'ROOM_JOINED_ACK': {
         const item = this.#queue.get(frame.seq);
         const since = item?.op.type === 'JOIN_ROOM' && item.op.room === frame.room ? item.op.since : undefined;
+        const wasMember = this.#rooms.has(frame.room);
         this.#rooms.add(frame.room);
         // The ack's offset is where this client's position starts (the `since` position when the
-        // server replays from it); never move backwards within an epoch.
+        // server replays from it); never move backwards within an epoch. Re-joining a room it is
+        // in without `since` never moves it forward either: entries up to the ack's offset may
+        // still be on their way, and skipping past them would lose them.
         const p = this.#positions.get(frame.stream);
-        if (!p || p.epoch !== frame.epoch || p.offset < frame.offset) this.#positions.set(frame.stream, { epoch: frame.epoch, offset: frame.offset });
+        if (!p || p.epoch !== frame.epoch || (p.offset < frame.offset && (since !== undefined || !wasMember))) this.#positions.set(frame.stream, { epoch: frame.epoch, offset: frame.offset });
         if (since && (since.epoch !== frame.epoch || frame.offset > since.offset)) {
           this.#gap({ stream: frame.stream, reason: since.epoch !== frame.epoch ? 'epoch_changed' : 'history_gap', from: since.offset + 1, to: frame.offset });
         }

@@ -19,9 +19,13 @@ export async function handleJoin(hub: Hub, conn: Connection, frame: JoinRoomFram
       proceed(conn, seq, result);
       return;
     }
-    // Already a member (or a re-sent join): repeat the position.
+    // Already a member (or a re-sent join): repeat this connection's position. Not the store's
+    // latest offset: on a shared store that can be ahead of what pub/sub has delivered here, and
+    // a client moving its position there would drop the entries still on their way.
     const info = await hub.store.info(stream);
-    conn.send({ type: 'ROOM_JOINED_ACK', seq, room, stream, epoch: info.epoch, offset: info.lastOffset });
+    const cursor = conn.cursors.get(stream);
+    const offset = cursor && cursor.epoch === info.epoch ? cursor.lastOffset : info.lastOffset;
+    conn.send({ type: 'ROOM_JOINED_ACK', seq, room, stream, epoch: info.epoch, offset });
     return;
   }
   if (session.rooms.size >= hub.options.maxRoomsPerSession) {
