@@ -34,7 +34,7 @@ const PLAN = quick
       cost: { count: 10_000, window: 100 },
       fake: { count: 20_000, window: 100 },
       outage: { clients: 100, downMs: 3000, maxBackMs: 12_000, settleMs: 1500 },
-      storm: { clients: 200, rooms: 10, perRoom: 50, processes: 1, maxMs: 20_000 },
+      storm: { clients: 200, rooms: 10, perRoom: 50, processes: 1, maxMs: 30_000 },
       memory: { sessions: 500, missed: 10, processes: 1 },
       fanout: { subscribers: 100, count: 1000, rateHz: 50, latencyMs: 2000 },
     }

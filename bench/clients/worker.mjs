@@ -166,6 +166,7 @@ function progress({ tag, expect, since }) {
   let recovered = 0;
   let reconnected = 0;
   const catchUp = []; // per complete client: last missed message - its reconnection (ms)
+  let missingReconnected = 0; // missed messages absent at clients that did reconnect
   for (const c of fleet) {
     let n = 0;
     let last = 0;
@@ -186,9 +187,10 @@ function progress({ tag, expect, since }) {
     if (re) {
       reconnected++;
       if (re[1]) recovered++;
+      missingReconnected += expect - n;
     }
   }
-  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp };
+  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp, missingReconnected };
 }
 
 function report({ withLatency = false } = {}) {

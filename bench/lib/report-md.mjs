@@ -103,7 +103,7 @@ export function renderMarkdown(report) {
     if (r.storm.measuredAt) out.push(`_Measured ${r.storm.measuredAt}._`, '');
     out.push(
       table(
-        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'catch-up after reconnecting: p50 / max', 'clients complete', 'sessions recovered', 'lost', 'duplicated', 'server CPU ms'],
+        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'catch-up after reconnecting: p50 / max', 'clients complete', 'sessions recovered', 'lost / pending', 'duplicated', 'server CPU ms'],
         Object.entries(v).map(([k, x]) => [
           x && k.startsWith('ours') ? `**${k}**` : k,
           fig(x.allMs, 0, ' ms'),
@@ -111,7 +111,7 @@ export function renderMarkdown(report) {
           `${fig(x.catchUpP50Ms, 0, ' ms')} / ${fig(x.catchUpMaxMs, 0, ' ms')}`,
           fig(x.complete),
           fig(x.recoveredSessions),
-          fig(x.lost),
+          `${fig(x.lost)} / ${fig(x.pending)}`,
           fig(x.duplicated),
           `${fig(x.serverCpuMs)}${errs(x)}`,
         ]),

@@ -44,6 +44,8 @@ export async function listen(server, port) {
 export function start({ port, upgrades, connections, extra = {} }) {
   serve({
     stats: () => ({ upgrades, connections: connections() }),
+    // the cheap poll used while a figure is running (no upgrade log)
+    count: () => ({ connections: connections() }),
     cpu: () => process.cpuUsage(),
     heap: () => {
       if (typeof global.gc !== 'function') throw new Error('run with --expose-gc');

@@ -28,7 +28,7 @@ async function memoryOnce({ variant, sessions, missed, processes }) {
     const connected = await srv.worker.request('heap');
     for (const w of workers) await w.kill('SIGKILL');
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (await srv.worker.request('stats')).connections > 0) await sleep(200);
+    while (Date.now() < deadline && (await srv.worker.request('count')).connections > 0) await sleep(200);
     for (const room of rooms) await srv.worker.request('publish', { room, count: missed, prefix: `${room}-s` });
     await sleep(1000);
     const after = await srv.worker.request('heap', {}, 60_000);

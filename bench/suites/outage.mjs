@@ -63,8 +63,7 @@ async function outageOnce({ lib, server, clients, downMs, intervalMs, maxBackMs,
     const deadline = Date.now() + maxBackMs;
     while (Date.now() < deadline) {
       await sleep(250);
-      const st = await srv.worker.request('stats', {}, 10_000);
-      back = st.connections;
+      back = (await srv.worker.request('count', {}, 10_000)).connections;
       if (back >= clients) break;
     }
     await sleep(Math.max(1000, intervalMs * 2));

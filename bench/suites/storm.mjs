@@ -36,11 +36,14 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
     for (const room of roomNames) await srv.worker.request('publish', { room, count: 1, prefix: `${room}-w` }, 60_000);
     await sleep(1000);
     await proxy.request('cut');
+    const tCut = Date.now();
     // wait until the server has seen every disconnect (bounded)
     const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && (await srv.worker.request('stats')).connections > 0) await sleep(100);
+    while (Date.now() < deadline && (await srv.worker.request('count')).connections > 0) await sleep(100);
     for (const room of roomNames) await srv.worker.request('publish', { room, count: perRoom, prefix: `${room}-s` }, 60_000);
-    await sleep(cutMs);
+    // the same time away for every variant, however long its server took to publish
+    const publishMs = Date.now() - tCut;
+    await sleep(Math.max(0, tCut + cutMs - Date.now()));
     const cpu0 = await srv.worker.request('cpu');
     const { at: tRestore } = await proxy.request('restore');
     let agg;
@@ -57,6 +60,7 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
         recovered: a.recovered + b.recovered,
         reconnected: a.reconnected + b.reconnected,
         catchUp: a.catchUp.concat(b.catchUp),
+        missingReconnected: a.missingReconnected + b.missingReconnected,
       }));
       if (agg.complete >= clients || Date.now() > end) break;
     }
@@ -70,9 +74,13 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
       complete: agg.complete,
       recoveredSessions: agg.recovered,
       reconnected: agg.reconnected,
-      lost: expected - agg.got,
+      // lost: missing at a client that reconnected; pending: its client had not reconnected
+      lost: agg.missingReconnected,
+      pending: expected - agg.got - agg.missingReconnected,
       duplicated: agg.dup,
       serverCpuMs: cpuMs(cpu0, cpu1),
+      awayMs: tRestore - tCut,
+      publishMs,
     };
   } finally {
     for (const w of workers) await w.kill('SIGKILL');
@@ -82,7 +90,7 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
   }
 }
 
-export async function runStorm({ runs, clients, rooms = 10, perRoom = 50, cutMs = 1000, maxMs = 60_000, processes = 2, variants = STORM_VARIANTS, log = () => {}, redisPrefix }) {
+export async function runStorm({ runs, clients, rooms = 10, perRoom = 50, cutMs = 3000, maxMs = 60_000, processes = 2, variants = STORM_VARIANTS, log = () => {}, redisPrefix }) {
   const out = {};
   for (const variant of variants) {
     const results = [];
@@ -93,7 +101,7 @@ export async function runStorm({ runs, clients, rooms = 10, perRoom = 50, cutMs 
       try {
         const f = await stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serverConfig, processes });
         results.push(f);
-        log(`storm ${variant.name} run ${r + 1}: all missed in ${f.allMs} ms (catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms`);
+        log(`storm ${variant.name} run ${r + 1}: all missed in ${f.allMs} ms (catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, pending ${f.pending}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms, away ${f.awayMs} ms (publishing took ${f.publishMs} ms)`);
       } catch (err) {
         log(`storm ${variant.name} run ${r + 1} failed: ${err.message}`);
         results.push({ error: String(err.message).slice(0, 300) });
