@@ -7,6 +7,7 @@ import type { JoinRoomFrame, LeaveRoomFrame, Position } from '../../protocol/ind
 import type { Connection } from '../connection.js';
 import type { Hub } from '../hub.js';
 import { proceed, refuse } from '../acks.js';
+import { errorMessage, isStoreUnavailable } from '../hub.js';
 
 /** Handle `JOIN_ROOM`: subscribe (gated), fix the join position, ack, replay `since`, go live. */
 export async function handleJoin(hub: Hub, conn: Connection, frame: JoinRoomFrame): Promise<void> {
@@ -59,12 +60,24 @@ export async function handleJoin(hub: Hub, conn: Connection, frame: JoinRoomFram
     // `offset` is where the client's position starts: the `since` position when replaying.
     conn.send({ type: 'ROOM_JOINED_ACK', seq, room, stream, epoch: info.epoch, offset: start.offset });
     if (gap) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} does not reach back to the requested position`, { stream });
-    if (start.offset < info.lastOffset) {
-      const replay = await hub.delivery.replay(conn, stream, start.offset);
-      hub.metrics.replayed.inc(replay.replayed);
-      if (replay.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${replay.gapFrom}`, { stream });
+    try {
+      if (start.offset < info.lastOffset) {
+        const replay = await hub.delivery.replay(conn, stream, start.offset);
+        hub.metrics.replayed.inc(replay.replayed);
+        if (replay.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${replay.gapFrom}`, { stream });
+      }
+    } catch (err) {
+      // The join is stored and acknowledged, the replay is not finished: end the connection so
+      // the client resumes and the resume replays from its position (nothing skipped). A store
+      // outage goes to the caller (4005).
+      if (isStoreUnavailable(err)) throw err;
+      hub.options.logger.error({ sessionId: session.id, stream, err: errorMessage(err) }, 'join replay failed');
+      conn.fail('ERR_INTERNAL', `the replay of ${stream} failed; reconnect to recover it`);
+      return;
+    } finally {
+      // Never leave the gate closed: live entries would be buffered for good.
+      conn.release(stream);
     }
-    conn.release(stream);
   } finally {
     if (!joined) await hub.delivery.unwatch(conn, stream);
   }
