@@ -130,7 +130,15 @@ async function guardFrame(hub: Hub, conn: Connection, frame: ClientFrame): Promi
       return;
     }
     hub.options.logger.error({ sessionId: conn.sessionId, type: frame.type, err: errorMessage(err) }, 'frame handler failed');
-    conn.sendError('ERR_INTERNAL', `the server failed to handle ${frame.type}`, seq === undefined ? undefined : { seq });
+    if (seq === undefined) {
+      conn.sendError('ERR_INTERNAL', `the server failed to handle ${frame.type}`);
+      return;
+    }
+    // A sequenced operation left without an ACK would stay pending in the client's queue for
+    // good. End the connection instead: the resume's lastSeq settles it if its seq was consumed,
+    // otherwise the client re-sends it.
+    conn.sendError('ERR_INTERNAL', `the server failed to handle ${frame.type}; reconnect`, { seq, fatal: true });
+    conn.close(1011, 'ERR_INTERNAL');
   }
 }
 

@@ -60,4 +60,40 @@ describe('a handler failing with a non-store error', () => {
     await server.publish('r', 'after');
     expect((await resumed.messages('room:r', 1))[0]!.data).toBe('after');
   });
+
+  it('MESSAGE whose append fails once: send() settles and the message is delivered exactly once', async () => {
+    const store = new MemoryStore();
+    const append = store.append.bind(store);
+    let failAppends = 0;
+    store.append = async (...args) => {
+      if (failAppends > 0 && args[0] === 'room:r') {
+        failAppends--;
+        throw new Error('transient append failure');
+      }
+      return append(...args);
+    };
+    const server = await startServer({ store, logger: quiet });
+    const open = (): ReconnectingWebSocket => {
+      const c = new ReconnectingWebSocket(server.url, { WebSocket: WebSocket as unknown as WebSocketConstructor, storage: new MemoryStorage(), initialReconnectDelay: 10, maxReconnectDelay: 50 });
+      clients.push(c);
+      c.on('error', () => {});
+      return c;
+    };
+    const sender = open();
+    const receiver = open();
+    const got: unknown[] = [];
+    receiver.on('message', (m) => {
+      if (m.room === 'r') got.push(m.data);
+    });
+    await Promise.all([sender.join('r'), receiver.join('r')]);
+    failAppends = 1;
+    // A single operation: nothing after it would reveal the missing ACK (a later seq would be
+    // refused as out of order, which makes the client reconnect anyway).
+    const result = await within(sender.send('x', { room: 'r' }), 5000, 'settled send()');
+    expect(typeof result?.offset).toBe('number');
+    expect(await within(sender.send('y', { room: 'r' }), 5000, 'settled send()')).toBeDefined();
+    await until(() => got.length >= 2, 'both messages at the receiver');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(['x', 'y']);
+  });
 });
