@@ -144,6 +144,8 @@ export class ClientSession {
   #recovery: RecoveryInfo | undefined;
   #unackedPositions = 0;
   #ackTimer: unknown;
+  /** Pending check that an operation the server reported an `ERROR` for was acknowledged. */
+  #errorAckTimer: unknown;
   #ended = false;
   /** Hooks of the state-sync layer (the synced application state is not this class's business). */
   readonly hooks: SessionHooks = {};
@@ -239,6 +241,8 @@ export class ClientSession {
     this.#positions.clearPending();
     this.#host.timers.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
+    this.#host.timers.clearTimeout(this.#errorAckTimer);
+    this.#errorAckTimer = undefined;
     this.#recovery = undefined;
     const auths = [...this.#auths.values()];
     this.#auths.clear();
@@ -569,6 +573,16 @@ export class ClientSession {
       this.#deliverAll(skipped.deliver);
     } else if (code === 'ERR_OUT_OF_ORDER') {
       this.#host.restart(error);
+    } else if (frame.seq !== undefined && this.#queue.get(frame.seq) !== undefined && this.#errorAckTimer === undefined) {
+      // An error about an operation still queued: the server either refuses it with an ACK right
+      // behind this frame, or it failed without acknowledging it (then nothing would ever settle
+      // it on this connection). Give the ACK a moment; without it, start over: the resume's
+      // `lastSeq` settles the operation or the queue re-sends it.
+      const seq = frame.seq;
+      this.#errorAckTimer = this.#host.timers.setTimeout(() => {
+        this.#errorAckTimer = undefined;
+        if (this.#connected && this.#queue.get(seq) !== undefined) this.#host.restart(error);
+      }, ERROR_ACK_GRACE_MS);
     }
   }
 
@@ -642,6 +656,12 @@ export class ClientSession {
     }
   }
 }
+
+/**
+ * How long an `ACK` may trail an `ERROR` naming the same `seq` before the connection counts as
+ * broken. The server sends both back to back, so this only has to cover scheduling, not the network.
+ */
+const ERROR_ACK_GRACE_MS = 2_000;
 
 function describe(item: QueueItem): OperationInfo {
   const op = item.op;
