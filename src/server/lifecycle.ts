@@ -119,6 +119,10 @@ async function guardHandshake(hub: Hub, conn: Connection, frame: ClientFrame & {
 
 async function guardFrame(hub: Hub, conn: Connection, frame: ClientFrame): Promise<void> {
   if (conn.phase !== 'open') return;
+  // Once the close has started no answer can be sent: an operation processed now would be
+  // re-sent after the reconnect, and become a duplicate if the session expires meanwhile.
+  // Frames that expect no answer still count (BYE usually arrives just before the close).
+  if (conn.ws.readyState !== conn.ws.OPEN && frame.type !== 'BYE' && frame.type !== 'POSITION_ACK') return;
   try {
     await dispatch(hub, conn, frame);
   } catch (err) {
