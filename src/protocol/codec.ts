@@ -16,8 +16,13 @@ type Schema = Record<string, { check: Check; what: string; optional?: boolean }>
 
 /** Max length of ids, tokens, room and stream names. */
 export const MAX_ID_LENGTH = 128;
-/** Room names: 1-128 characters from a conservative set, safe as Redis key parts and paths. */
-export const ROOM_NAME = /^[A-Za-z0-9_.:@/-]{1,128}$/;
+/**
+ * Room names: 1-128 characters from a conservative set, safe as Redis key parts and paths. Names
+ * of `Object.prototype` members are refused: room names are keys of plain objects (session
+ * records, handshake answers) on both sides, and `__proto__` would replace such an object's
+ * prototype instead of adding a key.
+ */
+export const ROOM_NAME = /^(?!(?:__proto__|constructor|prototype)$)[A-Za-z0-9_.:@/-]{1,128}$/;
 /** Max nesting depth of application payloads accepted by `decode`. */
 export const MAX_DEPTH = 64;
 
