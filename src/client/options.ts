@@ -58,8 +58,17 @@ export interface ReconnectingWebSocketOptions {
   auth?: Json | (() => Json | Promise<Json>);
   /** Backoff: delay ceiling of the first retry (ms, default 1000). */
   initialReconnectDelay?: number;
-  /** Backoff: maximum delay between attempts (ms, default 30000). */
+  /** Backoff: maximum delay between attempts once an outage outlasts `fastReconnectWindow` (ms, default 30000). */
   maxReconnectDelay?: number;
+  /**
+   * Backoff: maximum delay between attempts during the first `fastReconnectWindow` ms of an outage
+   * (ms, default 1500), so short outages — a restart, a deploy — end within about this long while
+   * the retries of many clients stay spread over it. Raise it for fleets large enough that
+   * `clients / (fastReconnectMaxDelay / 100)` handshakes per 100 ms would overload a server.
+   */
+  fastReconnectMaxDelay?: number;
+  /** Backoff: how long an outage counts as short, from the first failed attempt (ms, default 30000; 0 turns the fast phase off). */
+  fastReconnectWindow?: number;
   /** Backoff: growth factor per failed attempt (default 2). */
   reconnectFactor?: number;
   /** Backoff jitter: `'full'` (default), `'equal'` or `'none'`. */
@@ -106,6 +115,8 @@ export interface ResolvedOptions {
   auth: ReconnectingWebSocketOptions['auth'];
   initialReconnectDelay: number;
   maxReconnectDelay: number;
+  fastReconnectMaxDelay: number;
+  fastReconnectWindow: number;
   reconnectFactor: number;
   jitter: Jitter;
   maxRetries: number;
@@ -128,6 +139,8 @@ export const DEFAULTS = {
   mode: 'auto',
   initialReconnectDelay: 1000,
   maxReconnectDelay: 30_000,
+  fastReconnectMaxDelay: 1500,
+  fastReconnectWindow: 30_000,
   reconnectFactor: 2,
   jitter: 'full',
   maxRetries: Infinity,
@@ -206,6 +219,8 @@ export function resolveOptions(options: ReconnectingWebSocketOptions | undefined
     auth: o.auth as ReconnectingWebSocketOptions['auth'],
     initialReconnectDelay: number(o, 'initialReconnectDelay', DEFAULTS.initialReconnectDelay, 'ms'),
     maxReconnectDelay: number(o, 'maxReconnectDelay', DEFAULTS.maxReconnectDelay, 'ms'),
+    fastReconnectMaxDelay: number(o, 'fastReconnectMaxDelay', DEFAULTS.fastReconnectMaxDelay, 'ms'),
+    fastReconnectWindow: number(o, 'fastReconnectWindow', DEFAULTS.fastReconnectWindow, 'ms'),
     reconnectFactor: number(o, 'reconnectFactor', DEFAULTS.reconnectFactor, 'factor'),
     jitter,
     maxRetries: number(o, 'maxRetries', DEFAULTS.maxRetries, 'count'),

@@ -12,9 +12,12 @@ import type { Timers } from './timers.js';
 export interface RetryScheduleOptions {
   timers: Timers;
   random: () => number;
+  now: () => number;
   initialReconnectDelay: number;
   reconnectFactor: number;
   maxReconnectDelay: number;
+  fastReconnectMaxDelay: number;
+  fastReconnectWindow: number;
   jitter: Jitter;
   maxRetries: number;
 }
@@ -28,6 +31,8 @@ export class RetrySchedule {
   #timer: unknown;
   #pending = false;
   #delay: number | undefined;
+  /** When the first failed attempt of the current outage was scheduled. */
+  #outageStart: number | undefined;
 
   /** @param run starts the next attempt */
   constructor(options: RetryScheduleOptions, run: () => void) {
@@ -64,7 +69,7 @@ export class RetrySchedule {
     } else {
       this.#attempt++;
       if (this.#attempt > this.#o.maxRetries) return undefined;
-      delay = backoff(this.#attempt, { initialDelay: this.#o.initialReconnectDelay, factor: this.#o.reconnectFactor, maxDelay: this.#o.maxReconnectDelay, jitter: this.#o.jitter }, this.#o.random);
+      delay = backoff(this.#attempt, { initialDelay: this.#o.initialReconnectDelay, factor: this.#o.reconnectFactor, maxDelay: this.#cap(), jitter: this.#o.jitter }, this.#o.random);
     }
     this.#delay = delay;
     this.#pending = true;
@@ -73,6 +78,19 @@ export class RetrySchedule {
       this.#run();
     }, delay);
     return { attempt: this.#attempt, delay };
+  }
+
+  /**
+   * The delay cap of this attempt. Short outages (restarts, deploys, a flaky link) are the common
+   * case and the application is waiting, so for the first `fastReconnectWindow` ms the cap is the
+   * small `fastReconnectMaxDelay` — full jitter still spreads a crowd's retries over it. A longer
+   * outage backs off to `maxReconnectDelay`, so a server that stays down is not polled forever.
+   */
+  #cap(): number {
+    const now = this.#o.now();
+    this.#outageStart ??= now;
+    const fast = now - this.#outageStart < this.#o.fastReconnectWindow;
+    return fast ? Math.min(this.#o.maxReconnectDelay, Math.max(this.#o.fastReconnectMaxDelay, this.#o.initialReconnectDelay)) : this.#o.maxReconnectDelay;
   }
 
   /** Run the waiting retry now (the network came back); false when none is waiting. */
@@ -94,5 +112,6 @@ export class RetrySchedule {
   reset(): void {
     this.#attempt = 0;
     this.#immediate = false;
+    this.#outageStart = undefined;
   }
 }
