@@ -60,11 +60,14 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
   if (conn.phase !== 'handshake') return;
   if (frame.type === 'RECONNECT') {
     hub.metrics.reconnects.inc();
-    const reason = await hub.sessions.exclusive(frame.sessionId, () => resume(hub, conn, frame, user));
-    if (reason === undefined) {
-      observe(hub, 'reconnect', started);
+    // Only the token check, rotation, attach and re-read run under the session's lock: a replay
+    // paced by a slow reader must not hold up the next resume of the session (which takes over).
+    const outcome = await hub.sessions.exclusive(frame.sessionId, () => resume(hub, conn, frame, user));
+    if (typeof outcome === 'object') {
+      await recover(hub, conn, frame, outcome, started);
       return;
     }
+    const reason = outcome;
     if (reason === 'limited' || reason === 'gone') return;
     hub.metrics.recoveries.inc({ result: 'new_session' });
     await startSession(hub, conn, user, frame.rooms ?? [], reason);
@@ -143,8 +146,18 @@ async function startSession(hub: Hub, conn: Connection, user: string | null, wan
   await hub.state.onHandshake(conn, {});
 }
 
-/** Resume the session named by `frame`; the reason it cannot be resumed, or undefined when it was. */
-async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | 'gone' | undefined> {
+/** A session `resume` attached to the connection, for `recover` to answer and replay. */
+interface Resumed {
+  /** The rotated token, sent in `STATE_RECOVERED`. */
+  token: string;
+  user: string | null;
+  /** The session as read after the attach. */
+  record: SessionRecord;
+  takeover: boolean;
+}
+
+/** Check, rotate and attach the session named by `frame`; the reason it cannot be resumed, or the attached session. */
+async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | 'gone' | Resumed> {
   const address = conn.request.socket.remoteAddress ?? 'unknown';
   if (hub.resumeGuard.blocked(address)) {
     hub.options.logger.warn({ connection: conn.id, address }, 'too many failed resumes');
@@ -200,7 +213,17 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   }
   if (current.tokenHash !== tokenHash || current.prevTokenHash !== prevTokenHash) await hub.store.updateSession(session.id, { tokenHash, prevTokenHash });
   conn.session = localSession(session.id, boundUser, current.rooms, current.positions);
+  return { token, user: boundUser, record: current, takeover: previous !== null };
+}
 
+/**
+ * Answer a resume with `STATE_RECOVERED`, then replay every stream after the client's position.
+ * The handshake is settled once answered: its timeout does not cover a replay that flows at the
+ * reader's pace (backpressure bounds that instead).
+ */
+async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resumed: Resumed, started: bigint): Promise<void> {
+  const { token, user: boundUser, record: current } = resumed;
+  const session = current;
   const roomNames = Object.keys(current.rooms);
   const streams = [...roomNames.map(roomStream), sessionStream(session.id)];
   await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
@@ -232,6 +255,9 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     heartbeat: heartbeat(hub),
     limits: limits(hub),
   });
+  conn.markOpen();
+  observe(hub, 'reconnect', started);
+  // The gates stay closed until each stream's replay is done: live entries wait behind it.
   let replayed = 0;
   for (const { stream, after } of plan) {
     const result = await hub.delivery.replay(conn, stream, after);
@@ -242,12 +268,10 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   }
   for (const stream of streams) conn.release(stream);
   conn.send({ type: 'REPLAY_DONE', replayed });
-  conn.markOpen();
   hub.metrics.replayed.inc(replayed);
   hub.metrics.recoveries.inc({ result: first === undefined ? 'recovered' : 'gap' });
-  hub.options.logger.debug({ connection: conn.id, sessionId: session.id, replayed, gaps: gaps.length, takeover: previous !== null }, 'session resumed');
+  hub.options.logger.debug({ connection: conn.id, sessionId: session.id, replayed, gaps: gaps.length, takeover: resumed.takeover }, 'session resumed');
   await hub.state.onHandshake(conn, frame.state ?? {});
-  return undefined;
 }
 
 /** Whether the connection closed (a function, so the check is not narrowed away across awaits). */

@@ -97,6 +97,8 @@ export class Delivery {
     let after = afterOffset;
     let replayed = 0;
     for (;;) {
+      // A connection closed meanwhile (taken over, cut) recovers elsewhere: stop reading for it.
+      if (conn.ws.readyState !== conn.ws.OPEN) return { replayed };
       const { info, entries } = await this.store.read(stream, after, REPLAY_BATCH);
       const first = entries[0];
       if (after < info.lastOffset && (first === undefined ? info.firstOffset > after + 1 : first.offset > after + 1)) {
