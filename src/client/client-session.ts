@@ -64,6 +64,8 @@ export interface SessionHost {
   emit: Emit;
   /** Send a frame on the current connection; false when there is none. */
   transmit(frame: ClientFrame): boolean;
+  /** Send an already encoded frame (`bytes`: its UTF-8 length); false when there is no connection. */
+  transmitText(text: string, bytes: number): boolean;
   /** Deliver an application message (event and `onmessage`). */
   deliver(message: ReceivedMessage): void;
   /** The handshake completed. */
@@ -280,21 +282,26 @@ export class ClientSession {
   /** Queue an operation; resolves when the server acknowledges it. */
   enqueue(op: Operation, kind: OperationKind): Promise<SendResult | undefined> {
     if (this.#ended) return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'the client was closed'));
+    const frame = { ...op, seq: this.#queue.nextSeq } as ClientFrame;
+    // Validated as built, not re-parsed from its text: the fields checked are the ones this
+    // client set (strings, numbers, a position); only the payload is the application's, and JSON
+    // drops a payload that is not a value (a function, a symbol): refuse that as missing.
+    const payload = op.type === 'MESSAGE' ? op.data : op.type === 'STATE_EVENT' ? op.event : null;
+    const check = typeof payload === 'function' || typeof payload === 'symbol' ? validateQueuedFrame({ ...frame, data: undefined, event: undefined }) : validateQueuedFrame(frame);
+    if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
     let text: string;
     try {
-      text = encodeFrame({ ...op, seq: this.#queue.nextSeq } as ClientFrame);
+      text = encodeFrame(frame);
     } catch (cause) {
       return Promise.reject(new ResilientSocketError('ERR_BAD_FRAME', `${kind} cannot be encoded as JSON`, { cause }));
     }
-    const check = validateQueuedFrame(JSON.parse(text));
-    if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
     const bytes = utf8Length(text);
     if (this.#limits && bytes > this.#limits.maxPayload) {
       return Promise.reject(new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `the frame is ${bytes} bytes; the server accepts at most ${this.#limits.maxPayload}`));
     }
     let item: QueueItem;
     try {
-      item = this.#queue.push(op, bytes);
+      item = this.#queue.push(op, bytes, false, text);
     } catch (error) {
       const e = error as ResilientSocketError;
       this.#host.emit('queuefull', { error: e, length: this.#queue.length, bytes: this.#queue.bytes, maxLength: Number(e.details?.maxLength), maxBytes: Number(e.details?.maxBytes) });
@@ -611,8 +618,7 @@ export class ClientSession {
   async #writeMain(): Promise<void> {
     if (this.#ended) return;
     const gen = this.#gen;
-    const items = this.#queue.items();
-    const maxSeq = items.length > 0 ? items[items.length - 1]!.seq : 0;
+    const maxSeq = this.#queue.lastSeq;
     const record: MainRecord = {
       v: 1,
       clientId: this.#clientId,
@@ -640,9 +646,10 @@ export class ClientSession {
    */
   #flush(): void {
     if (!this.#connected || this.#persistedGen !== this.#gen) return;
-    for (const item of this.#queue.items()) {
-      if (item.seq <= this.#transmittedUpTo) continue;
-      if (item.seq > this.#persistedSeq) break;
+    // Start at the first item not sent yet: a long queue is not rescanned from its head each time.
+    for (let seq = Math.max(this.#transmittedUpTo + 1, this.#queue.firstSeq); seq <= this.#persistedSeq; seq++) {
+      const item = this.#queue.get(seq);
+      if (item === undefined) break;
       if (this.#limits && item.bytes > this.#limits.maxPayload) {
         // Never sent successfully (the server would close with 1009): drop it, renumber the tail.
         this.#queue.remove(item.seq);
@@ -651,7 +658,12 @@ export class ClientSession {
         this.#saveMain();
         return;
       }
-      if (!this.#host.transmit({ ...item.op, seq: item.seq } as ClientFrame)) return;
+      if (item.encoded?.seq !== item.seq) {
+        // Renumbered or restored from storage: encode again (and keep it for the next re-send).
+        const text = encodeFrame({ ...item.op, seq: item.seq } as ClientFrame);
+        item.encoded = { seq: item.seq, text, bytes: utf8Length(text) };
+      }
+      if (!this.#host.transmitText(item.encoded.text, item.encoded.bytes)) return;
       this.#transmittedUpTo = item.seq;
     }
   }

@@ -22,6 +22,11 @@ export interface QueueItem {
   readonly bytes: number;
   /** Loaded from storage (queued by an earlier instance, whose promise is gone). */
   readonly restored: boolean;
+  /**
+   * The frame as encoded at enqueue time, valid while `seq` equals the `seq` it was encoded with
+   * (a renumbering makes it stale): the hot path encodes each operation once.
+   */
+  encoded?: { seq: number; text: string; bytes: number };
 }
 
 /** What is persisted. */
@@ -43,7 +48,9 @@ export interface OfflineQueueLimits {
 /** The queue. Items are always kept in `seq` order, and `seq` values are consecutive. */
 export class OfflineQueue {
   readonly #limits: OfflineQueueLimits;
+  /** Items from index `#head` on; acknowledged ones before it are dropped lazily. */
   #items: QueueItem[] = [];
+  #head = 0;
   #bytes = 0;
   #nextSeq = 1;
   #nextKey = 1;
@@ -62,14 +69,14 @@ export class OfflineQueue {
         expected++;
       }
       this.#nextSeq = Math.max(expected, snapshot.nextSeq);
-      this.#nextKey = Math.max(snapshot.nextKey, ...this.#items.map((i) => i.key + 1));
+      this.#nextKey = this.#items.reduce((max, i) => Math.max(max, i.key + 1), snapshot.nextKey);
       this.#lastAckedSeq = snapshot.lastAckedSeq;
     }
   }
 
   /** Number of queued operations. */
   get length(): number {
-    return this.#items.length;
+    return this.#items.length - this.#head;
   }
 
   /** Total encoded bytes queued. */
@@ -89,28 +96,50 @@ export class OfflineQueue {
 
   /** The queued items in `seq` order (read-only view). */
   items(): readonly QueueItem[] {
+    this.#compact();
     return this.#items;
   }
 
   /** The item with this `seq`, if queued. */
   get(seq: number): QueueItem | undefined {
-    const first = this.#items[0];
-    return first === undefined ? undefined : this.#items[seq - first.seq];
+    const first = this.#items[this.#head];
+    if (first === undefined || seq < first.seq) return undefined;
+    return this.#items[this.#head + seq - first.seq];
+  }
+
+  /** The `seq` of the first queued item (0 when empty). */
+  get firstSeq(): number {
+    return this.#items.length > this.#head ? this.#items[this.#head]!.seq : 0;
+  }
+
+  /** The `seq` of the last queued item (0 when empty). */
+  get lastSeq(): number {
+    return this.#items.length > this.#head ? this.#items[this.#items.length - 1]!.seq : 0;
+  }
+
+  /** Drop acknowledged items still held before `#head` (O(n); done where O(n) work happens anyway). */
+  #compact(): void {
+    if (this.#head === 0) return;
+    this.#items = this.#items.slice(this.#head);
+    this.#head = 0;
   }
 
   /**
    * Append an operation. Throws `ERR_QUEUE_FULL` when it would pass `maxLength` or `maxBytes`
    * (unless `force`: re-joins after a new session must never be refused).
    */
-  push(op: Operation, bytes: number, force = false): QueueItem {
-    if (!force && (this.#items.length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes)) {
+  push(op: Operation, bytes: number, force = false, text?: string): QueueItem {
+    const length = this.length;
+    if (!force && (length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes)) {
       throw new ResilientSocketError(
         'ERR_QUEUE_FULL',
-        `offline queue full (${this.#items.length}/${this.#limits.maxLength} operations, ${this.#bytes}+${bytes}/${this.#limits.maxBytes} bytes)`,
-        { details: { length: this.#items.length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes } },
+        `offline queue full (${length}/${this.#limits.maxLength} operations, ${this.#bytes}+${bytes}/${this.#limits.maxBytes} bytes)`,
+        { details: { length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes } },
       );
     }
-    const item: QueueItem = { key: this.#nextKey++, seq: this.#nextSeq++, op, bytes, restored: false };
+    const seq = this.#nextSeq++;
+    const item: QueueItem = { key: this.#nextKey++, seq, op, bytes, restored: false };
+    if (text !== undefined) item.encoded = { seq, text, bytes };
     this.#items.push(item);
     this.#bytes += bytes;
     return item;
@@ -122,10 +151,21 @@ export class OfflineQueue {
    */
   ack(upTo: number): QueueItem[] {
     if (upTo > this.#lastAckedSeq) this.#lastAckedSeq = Math.min(upTo, this.#nextSeq - 1);
-    let n = 0;
-    while (n < this.#items.length && this.#items[n]!.seq <= upTo) n++;
-    const settled = this.#items.splice(0, n);
+    // Advance a head index rather than splice: acks arrive one by one, and splicing the front of
+    // a long queue each time would be quadratic.
+    const start = this.#head;
+    let end = start;
+    while (end < this.#items.length && this.#items[end]!.seq <= upTo) end++;
+    if (end === start) return [];
+    const settled = this.#items.slice(start, end);
     for (const item of settled) this.#bytes -= item.bytes;
+    this.#head = end;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#compact();
+    }
     return settled;
   }
 
@@ -137,6 +177,7 @@ export class OfflineQueue {
    */
   settleUpTo(lastSeq: number): QueueItem[] {
     const settled = this.ack(lastSeq);
+    this.#compact();
     const first = this.#items[0];
     if (lastSeq >= this.#nextSeq) {
       let seq = lastSeq + 1;
@@ -158,6 +199,7 @@ export class OfflineQueue {
    * Returns the new prefix items.
    */
   renumber(prefix: Array<{ op: Operation; bytes: number }> = []): QueueItem[] {
+    this.#compact();
     const head: QueueItem[] = prefix.map((p) => ({ key: this.#nextKey++, seq: 0, op: p.op, bytes: p.bytes, restored: false }));
     this.#items = [...head, ...this.#items];
     this.#bytes += head.reduce((sum, i) => sum + i.bytes, 0);
@@ -175,6 +217,7 @@ export class OfflineQueue {
    * the server processes `seq` strictly in order.
    */
   remove(seq: number): QueueItem | undefined {
+    this.#compact();
     const index = this.#items.findIndex((i) => i.seq === seq);
     if (index < 0) return undefined;
     const [removed] = this.#items.splice(index, 1);
@@ -186,6 +229,7 @@ export class OfflineQueue {
 
   /** Remove everything (the session ended for good); returns what was queued. */
   clear(): QueueItem[] {
+    this.#compact();
     const all = this.#items;
     this.#items = [];
     this.#bytes = 0;
@@ -194,6 +238,7 @@ export class OfflineQueue {
 
   /** A JSON-serialisable copy for storage. */
   snapshot(): QueueSnapshot {
+    this.#compact();
     return {
       nextSeq: this.#nextSeq,
       nextKey: this.#nextKey,

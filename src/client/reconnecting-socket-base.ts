@@ -688,9 +688,13 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
 
   #transmit(frame: ClientFrame): boolean {
     const text = encodeFrame(frame);
+    return this.#transmitText(text, utf8Length(text));
+  }
+
+  #transmitText(text: string, bytes: number): boolean {
     if (!this.#conn?.send(text)) return false;
     this.#stats.framesOut++;
-    this.#stats.bytesOut += utf8Length(text);
+    this.#stats.bytesOut += bytes;
     return true;
   }
 
@@ -700,6 +704,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
       random: this.#o.random,
       emit: (event, ...args) => this.#emit(event, ...args),
       transmit: (frame) => this.#transmit(frame),
+      transmitText: (text, bytes) => this.#transmitText(text, bytes),
       deliver: (message) => this.#deliver(message),
       opened: (info, heartbeat) => this.#opened(info, heartbeat),
       restart: (error) => {
