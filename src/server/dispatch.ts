@@ -79,15 +79,19 @@ async function resync(hub: Hub, conn: Connection, frame: ResyncFrame): Promise<v
     return;
   }
   const info = await hub.store.info(frame.stream);
-  if (info.epoch !== frame.epoch || info.firstOffset > frame.from) {
+  if (info.epoch !== frame.epoch) {
     conn.sendError('ERR_HISTORY_GAP', `history of ${frame.stream} no longer covers offset ${frame.from}`, { stream: frame.stream });
     return;
   }
+  // Past retention, what history still holds is sent anyway, before the gap is reported: the
+  // client buffers it and, on the error, skips only to the first offset it has, so the gap it
+  // reports ends where history starts instead of where live delivery resumed.
+  const trimmed = info.firstOffset > frame.from;
   // Live delivery covers everything above the cursor; resend up to it.
-  const result = await hub.delivery.replay(conn, frame.stream, frame.from - 1, cursor.lastOffset, true);
+  const result = await hub.delivery.replay(conn, frame.stream, (trimmed ? info.firstOffset : frame.from) - 1, cursor.lastOffset, true);
   hub.metrics.replayed.inc(result.replayed);
-  if (result.gapFrom !== undefined) {
-    conn.sendError('ERR_HISTORY_GAP', `history of ${frame.stream} no longer covers offset ${result.gapFrom}`, { stream: frame.stream });
+  if (trimmed || result.gapFrom !== undefined) {
+    conn.sendError('ERR_HISTORY_GAP', `history of ${frame.stream} no longer covers offset ${trimmed ? frame.from : result.gapFrom}`, { stream: frame.stream });
   }
 }
 
