@@ -13,6 +13,9 @@ export const OURS = {
   browserEsm: join(DIST, 'index.browser.js'),
   browserEsmMin: join(DIST, 'index.browser.min.js'),
   umdMin: join(DIST, 'resilient-socket.umd.min.js'),
+  liteBrowserEsm: join(DIST, 'lite.browser.js'),
+  liteBrowserEsmMin: join(DIST, 'lite.browser.min.js'),
+  srcLite: join(ROOT, 'src', 'lite.ts'),
   // BENCH_OURS_CLIENT: measure another build of the client (e.g. a different esbuild target)
   nodeEsm: process.env.BENCH_OURS_CLIENT ?? join(DIST, 'index.js'),
   server: join(DIST, 'server', 'index.js'),

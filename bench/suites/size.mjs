@@ -16,15 +16,23 @@ export const PEER_ENTRIES = [
   { name: 'centrifuge', source: "export { Centrifuge } from 'centrifuge';" },
 ];
 
-/** Our entries: the whole public client API, and the smallest useful import. */
+const pick = (...paths) => paths.find((p) => existsSync(p)) ?? null;
+
+/**
+ * Our entries: the whole public client API; `ReconnectingWebSocket` alone; and
+ * `resilient-socket/lite` (plain mode only), the smallest useful import, when it exists.
+ */
 export function ourEntries() {
-  const from = existsSync(OURS.browserEsm) ? OURS.browserEsm : existsSync(OURS.srcIndex) ? OURS.srcIndex : null;
+  const from = pick(OURS.browserEsm, OURS.srcIndex);
   if (!from) return [];
   const spec = JSON.stringify(from);
-  return [
+  const entries = [
     { name: 'resilient-socket (full: every export)', ours: true, source: `export * from ${spec};` },
     { name: 'resilient-socket (ReconnectingWebSocket only)', ours: true, source: `export { ReconnectingWebSocket } from ${spec};` },
   ];
+  const lite = pick(OURS.liteBrowserEsm, OURS.srcLite);
+  if (lite) entries.push({ name: 'resilient-socket/lite (plain mode, ReconnectingWebSocket)', ours: true, source: `export { ReconnectingWebSocket } from ${JSON.stringify(lite)};` });
+  return entries;
 }
 
 /** Our shipped files as they are (already minified by the build), for `npm run size`. */
@@ -32,6 +40,7 @@ export function shippedFiles() {
   return [
     { name: 'dist/resilient-socket.umd.min.js (UMD, shipped)', path: OURS.umdMin },
     { name: 'dist/index.browser.min.js (ESM, shipped)', path: OURS.browserEsmMin },
+    { name: 'dist/lite.browser.min.js (ESM, shipped)', path: OURS.liteBrowserEsmMin },
   ]
     .filter((f) => existsSync(f.path))
     .map((f) => ({ name: f.name, ours: true, ...weigh(readFileSync(f.path)) }));
