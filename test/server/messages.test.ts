@@ -140,14 +140,16 @@ describe('rooms and messages', () => {
     expect([live.offset, live.replay]).toEqual([6, undefined]);
   });
 
-  it('joins with a since that history no longer covers: starts at the latest offset and says so', async () => {
+  it('joins with a since that history no longer covers: replays what is retained and says so', async () => {
     const server = await startServer({ retention: { maxCount: 2 } });
     for (let i = 1; i <= 5; i++) await server.publish('short', i);
     const { client } = await connectNew(server);
     const epoch = (await server.store.info('room:short')).epoch;
     client.send({ type: 'JOIN_ROOM', seq: 1, room: 'short', since: { epoch, offset: 1 } });
-    expect((await client.next('ROOM_JOINED_ACK')).offset).toBe(5);
+    // The position starts just before the oldest retained offset: 2..3 are the gap.
+    expect((await client.next('ROOM_JOINED_ACK')).offset).toBe(3);
     expect(await client.next('ERROR')).toMatchObject({ code: 'ERR_HISTORY_GAP', stream: 'room:short' });
+    expect((await client.messages('room:short', 2)).map((m) => [m.offset, m.replay])).toEqual([[4, true], [5, true]]);
     client.send({ type: 'JOIN_ROOM', seq: 2, room: 'other', since: { epoch: 'stale-epoch', offset: 3 } });
     expect((await client.next('ROOM_JOINED_ACK')).offset).toBe(0);
     expect((await client.next('ERROR')).code).toBe('ERR_HISTORY_GAP');

@@ -44,7 +44,12 @@ export async function handleJoin(hub: Hub, conn: Connection, frame: JoinRoomFram
     if (since) {
       if (since.epoch === info.epoch && since.offset >= info.lastOffset) start = { epoch: info.epoch, offset: info.lastOffset };
       else if (since.epoch === info.epoch && info.firstOffset <= since.offset + 1) start = since;
-      else gap = true;
+      else {
+        gap = true;
+        // Replay as far as retention reaches: only what was trimmed is lost (the client reports
+        // since + 1 up to the ack's offset as the gap).
+        if (since.epoch === info.epoch) start = { epoch: info.epoch, offset: Math.min(info.firstOffset - 1, info.lastOffset) };
+      }
     }
     const rooms = Object.fromEntries(session.rooms);
     rooms[room] = start;

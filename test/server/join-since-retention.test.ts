@@ -1,0 +1,54 @@
+/**
+ * A session that expired while the client was away: the client re-joins its rooms with `since`,
+ * and the server replays what retention still holds, reporting only the trimmed part as a gap.
+ */
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
+import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
+import type { StreamGap } from '../../src/protocol/index.js';
+import { startServer, teardown, until } from './helpers.js';
+
+const clients: ReconnectingWebSocket[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await teardown();
+});
+
+describe('JOIN_ROOM with a since past retention', () => {
+  it('replays the retained messages once, in order, and reports only the trimmed ones', async () => {
+    const server = await startServer({ retention: { maxCount: 5 }, sessionTtl: 50, sweepInterval: 60_000 });
+    let reachable = true;
+    const client = new ReconnectingWebSocket(() => (reachable ? server.url : 'ws://127.0.0.1:9/unreachable'), {
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      storage: new MemoryStorage(),
+      initialReconnectDelay: 20,
+      maxReconnectDelay: 50,
+    });
+    clients.push(client);
+    client.on('error', () => {});
+    const got: number[] = [];
+    const gaps: StreamGap[] = [];
+    client.on('message', (m) => {
+      if (m.room === 'r') got.push(m.data as number);
+    });
+    client.on('gap', (g) => gaps.push(g));
+    await client.join('r');
+    await server.publish('r', 1);
+    await until(() => got.length === 1, 'the first message');
+    reachable = false;
+    await server.disconnect(client.sessionId!, 4008);
+    for (let i = 2; i <= 12; i++) await server.publish('r', i);
+    await new Promise((r) => setTimeout(r, 150));
+    await server.sweepExpiredSessions();
+    reachable = true;
+    client.reconnect();
+    await until(() => got.includes(12), 'the last message');
+    await new Promise((r) => setTimeout(r, 100));
+    // Retention holds 8..12; 2..7 were trimmed.
+    expect(got).toEqual([1, 8, 9, 10, 11, 12]);
+    expect(gaps).toEqual([expect.objectContaining({ stream: 'room:r', reason: 'history_gap', from: 2, to: 7 })]);
+  });
+});
