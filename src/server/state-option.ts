@@ -17,27 +17,17 @@ import type { StateEngineOptions } from './state/engine-options.js';
  * event); for the server's own `appendState()`, `{ from: null, user: null, data }`
  * (`ServerEventEnvelope`).
  */
-export interface ServerStateOptions {
+export interface ServerStateOptions
+  extends Pick<
+    StateEngineOptions,
+    'workers' | 'workerThreshold' | 'snapshotEvery' | 'snapshotIntervalMs' | 'compressThreshold' | 'historySize' | 'maxCachedScopes'
+  > {
   /** The reducer: `(state, event, ctx) => next` (throw or return `undefined` to refuse). Required unless `reducerModule` exports it. */
   applyEvent?: StateEngineOptions['applyEvent'];
   /** The state of a scope at version 0 (default: `reducerModule`'s `initialState`, else `null`). */
   initialState?: StateEngineOptions['initialState'];
   /** A plain JS ES module (path or file URL) exporting `applyEvent`: long rebuilds then run in worker threads. Default: none (inline rebuilds). */
   reducerModule?: string | URL;
-  /** Worker threads for rebuilds (with `reducerModule`). Default `min(2, cores)`. */
-  workers?: number;
-  /** Replays of at least this many events run in a worker. Default 1000. */
-  workerThreshold?: number;
-  /** Snapshot a scope every this many events. Default 100. */
-  snapshotEvery?: number;
-  /** Also snapshot when this many ms passed since the last one (checked on append). Default 0: off. */
-  snapshotIntervalMs?: number;
-  /** Store events and snapshots whose JSON exceeds this many bytes deflated. Default 8192. */
-  compressThreshold?: number;
-  /** Versions per scope kept in memory to answer a resume with a patch. Default 32. */
-  historySize?: number;
-  /** Scopes cached per server process (least recently used dropped). Default 10000. */
-  maxCachedScopes?: number;
   /** ms after which an unacknowledged state version is sent again (full). Default 5000. */
   retransmitMs?: number;
   /** Give every session a private `session` scope. Default true. */
