@@ -159,14 +159,17 @@ interface Resumed {
 /** Check, rotate and attach the session named by `frame`; the reason it cannot be resumed, or the attached session. */
 async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | 'gone' | Resumed> {
   const address = conn.request.socket.remoteAddress ?? 'unknown';
-  if (hub.resumeGuard.blocked(address)) {
-    hub.options.logger.warn({ connection: conn.id, address }, 'too many failed resumes');
-    conn.fail('ERR_RESUME_RATE_LIMITED', 'too many failed resume attempts; retry later');
-    return 'limited';
-  }
   const session = await hub.store.getSession(frame.sessionId);
   if (!session) return (await hub.store.wasExpired?.(frame.sessionId)) === true ? 'expired' : 'unknown';
   if (!resumeTokenMatches(frame.resumeToken, session)) {
+    // Only wrong tokens are limited: a client that presents its right token is never refused
+    // because others behind the same address (a NAT, a proxy) guessed. The guesser is cut with
+    // 4003 instead of getting a fresh session to guess again from.
+    if (hub.resumeGuard.blocked(address)) {
+      hub.options.logger.warn({ connection: conn.id, address }, 'too many failed resumes');
+      conn.fail('ERR_RESUME_RATE_LIMITED', 'too many failed resume attempts; retry later');
+      return 'limited';
+    }
     hub.resumeGuard.failed(address);
     hub.options.logger.warn({ connection: conn.id, sessionId: session.id, address }, 'resume token rejected');
     return 'token_rejected';

@@ -216,7 +216,21 @@ describe('resume tokens', () => {
       expect(a.answer).toMatchObject({ code: 'ERR_RESUME_RATE_LIMITED', fatal: true });
       expect(a.closed).toBe(4003);
     }
-    // The owner, on another address (127.0.0.2 is loopback too), is not locked out.
+    // The owner behind the same address (a NAT) is not locked out: only wrong tokens are limited.
+    const sameAddress = await TestClient.open(server.url);
+    sameAddress.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+    const resumed = await sameAddress.next('STATE_RECOVERED');
+    expect(resumed.sessionId).toBe(session.sessionId);
+    sameAddress.ws.terminate();
+    await sameAddress.closed;
+    // A further guess from the limited address is still cut.
+    const late = await TestClient.open(server.url);
+    late.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: 'guess-late', positions: {}, lastAckedSeq: 0 });
+    expect(await late.next('ERROR')).toMatchObject({ code: 'ERR_RESUME_RATE_LIMITED' });
+    expect((await late.closed).code).toBe(4003);
+    // The owner, on another address (127.0.0.2 is loopback too), is not locked out either; it
+    // presents the rotated token it got from the resume above.
+    session.resumeToken = resumed.resumeToken;
     const ws = new WebSocket(server.url, [SUBPROTOCOL], { localAddress: '127.0.0.2' });
     const owner = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
