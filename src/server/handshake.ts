@@ -292,13 +292,14 @@ function startPosition(frame: ReconnectFrame, session: SessionRecord, stream: st
 
 /** What to replay of a stream from position `from`, and the gap when history cannot cover it. */
 function decide(stream: string, from: Position | undefined, info: StreamInfo): { after: number; gap?: StreamGap } {
-  if (from === undefined) return { after: 0, ...(info.firstOffset > 1 ? { gap: { stream, reason: 'history_gap', from: 1, to: info.lastOffset } } : {}) };
+  // Past a history gap, what is still retained is replayed: only `from..firstOffset-1` is lost.
+  if (from === undefined) return { after: 0, ...(info.firstOffset > 1 ? { gap: { stream, reason: 'history_gap', from: 1, to: info.firstOffset - 1 } } : {}) };
   if (from.epoch !== info.epoch) {
     return { after: info.lastOffset, gap: { stream, reason: 'epoch_changed', from: from.offset + 1, to: info.lastOffset } };
   }
   if (from.offset >= info.lastOffset) return { after: info.lastOffset };
   if (info.firstOffset > from.offset + 1) {
-    return { after: info.lastOffset, gap: { stream, reason: 'history_gap', from: from.offset + 1, to: info.lastOffset } };
+    return { after: info.firstOffset - 1, gap: { stream, reason: 'history_gap', from: from.offset + 1, to: info.firstOffset - 1 } };
   }
   return { after: from.offset };
 }

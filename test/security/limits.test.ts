@@ -159,8 +159,9 @@ describe('maxOutbox (a session\'s direct stream)', () => {
     back.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
     const recovered = await back.next('STATE_RECOVERED');
     expect(recovered).toMatchObject({ recovered: false, reason: 'history_gap' });
-    // Explicit: the whole missed range is named (the server resumes the stream at its current offset).
-    expect(recovered.gaps).toEqual([{ stream, reason: 'history_gap', from: 1, to: sent.length }]);
-    await back.next('REPLAY_DONE');
+    // Explicit: the trimmed range is named, and the 5 retained messages are still replayed.
+    expect(recovered.gaps).toEqual([{ stream, reason: 'history_gap', from: 1, to: sent.length - 5 }]);
+    expect((await back.messages(stream, 5)).map((m) => m.id)).toEqual(sent.slice(-5));
+    expect((await back.next('REPLAY_DONE')).replayed).toBe(5);
   });
 });

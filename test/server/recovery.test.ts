@@ -156,8 +156,10 @@ describe('recovery', () => {
     const recovered = await back.next('STATE_RECOVERED');
     expect(recovered.recovered).toBe(false);
     expect(recovered.reason).toBe('history_gap');
-    expect(recovered.gaps).toEqual([{ stream: 'room:small', reason: 'history_gap', from: 1, to: 10 }]);
-    expect((await back.next('REPLAY_DONE')).replayed).toBe(0);
+    // Offsets 1..7 are gone; the retained 8..10 are still replayed.
+    expect(recovered.gaps).toEqual([{ stream: 'room:small', reason: 'history_gap', from: 1, to: 7 }]);
+    expect((await back.messages('room:small', 3)).map((m) => m.offset)).toEqual([8, 9, 10]);
+    expect((await back.next('REPLAY_DONE')).replayed).toBe(3);
     const live = await server.publish('small', 11);
     expect((await back.next('NEW_MESSAGE')).id).toBe(live.id);
   });
