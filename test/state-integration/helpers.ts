@@ -10,7 +10,7 @@ import type { StateEventEnvelope } from '../../src/server/index.js';
 import type { StateChange } from '../../src/index.js';
 import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
 import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
-import { connect } from '../client/integration-helpers.js';
+import { connect, waitFor } from '../client/integration-helpers.js';
 import type { TestSocket } from '../client/integration-helpers.js';
 
 /** A counter: how many events, and their ids in the order applied. */
@@ -67,4 +67,46 @@ export function counterOf(t: TestSocket, scope: string): Counter & { version: nu
   const s = t.ws.getState(scope);
   if (s === undefined) throw new Error(`no state held for ${scope}`);
   return { ...(s.value as unknown as Counter), version: s.version, confirmed: s.confirmed };
+}
+
+/** What {@link counterUnderCuts} did: the ids dispatched, in order, and each dispatch's result. */
+export interface CutsRun {
+  sent: string[];
+  results: Array<{ version?: number }>;
+}
+
+/**
+ * The shared scenario of the room-counter tests: A and B dispatch to `scope`; three times A is cut
+ * by the server (`cut`) and kept away (`setReachable(false)`) while both keep dispatching (A
+ * queues offline), then A comes back. Resolves once every dispatch settled.
+ */
+export async function counterUnderCuts(
+  a: StateSocket,
+  b: StateSocket,
+  scope: string,
+  opts: { before: number; perCut: number; cut: () => Promise<unknown>; setReachable: (up: boolean) => void },
+): Promise<CutsRun> {
+  const sent: string[] = [];
+  const pending: Array<Promise<{ version?: number }>> = [];
+  const dispatch = (who: StateSocket, id: string): void => {
+    sent.push(id);
+    pending.push(who.ws.dispatch(scope, { id }));
+  };
+  for (let i = 0; i < opts.before; i++) {
+    dispatch(a, `a${i}`);
+    dispatch(b, `b${i}`);
+  }
+  for (let cut = 0; cut < 3; cut++) {
+    opts.setReachable(false);
+    await opts.cut();
+    for (let i = 0; i < opts.perCut; i++) {
+      dispatch(b, `b-cut${cut}-${i}`);
+      dispatch(a, `a-cut${cut}-${i}`);
+    }
+    await waitFor(() => b.ws.stats.queueLength === 0, 'B acknowledged');
+    opts.setReachable(true);
+    a.ws.reconnect();
+    await waitFor(() => a.ws.status === 'open', 'A back');
+  }
+  return { sent, results: await Promise.all(pending) };
 }

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
 import { startServer, teardownAll, waitFor } from '../client/integration-helpers.js';
-import { counterOf, counterState, stateClient } from './helpers.js';
+import { counterOf, counterState, counterUnderCuts, stateClient } from './helpers.js';
 import type { Counter } from './helpers.js';
 
 const redisUp = await redisAvailable();
@@ -32,29 +32,12 @@ describe.skipIf(!redisUp)('room state over Redis', () => {
     const b = stateClient(s2.url);
     await Promise.all([a.ws.join('counter'), b.ws.join('counter')]);
 
-    const sent: string[] = [];
-    const pending: Array<Promise<unknown>> = [];
-    const dispatch = (who: typeof a, id: string): void => {
-      sent.push(id);
-      pending.push(who.ws.dispatch(SCOPE, { id }));
-    };
-    for (let i = 0; i < 4; i++) {
-      dispatch(a, `a${i}`);
-      dispatch(b, `b${i}`);
-    }
-    for (let cut = 0; cut < 3; cut++) {
-      reachable = false;
-      await s1.disconnect(a.ws.sessionId!, 4008);
-      for (let i = 0; i < 3; i++) {
-        dispatch(b, `b-cut${cut}-${i}`);
-        dispatch(a, `a-cut${cut}-${i}`);
-      }
-      await waitFor(() => b.ws.stats.queueLength === 0, 'B acknowledged');
-      reachable = true;
-      a.ws.reconnect();
-      await waitFor(() => a.ws.status === 'open', 'A back');
-    }
-    await Promise.all(pending);
+    const { sent } = await counterUnderCuts(a, b, SCOPE, {
+      before: 4,
+      perCut: 3,
+      cut: () => s1.disconnect(a.ws.sessionId!, 4008),
+      setReachable: (up) => (reachable = up),
+    });
     const final = await s1.getState(SCOPE);
     expect(final.version).toBe(sent.length);
     expect(await s2.getState(SCOPE)).toEqual(final);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import { forget, startServer, teardownAll, waitFor } from '../client/integration-helpers.js';
-import { counterOf, counterState, frameSpy, stateClient } from './helpers.js';
+import { counterOf, counterState, counterUnderCuts, frameSpy, stateClient } from './helpers.js';
 import type { Counter } from './helpers.js';
 
 afterEach(teardownAll);
@@ -21,30 +21,13 @@ describe('room state shared by two clients', () => {
     const b = stateClient(server.url);
     await Promise.all([a.ws.join('counter'), b.ws.join('counter')]);
 
-    const sent: string[] = [];
-    const pending: Array<Promise<unknown>> = [];
-    const dispatch = (who: typeof a, id: string): void => {
-      sent.push(id);
-      pending.push(who.ws.dispatch(SCOPE, { id }));
-    };
-    for (let i = 0; i < 5; i++) {
-      dispatch(a, `a${i}`);
-      dispatch(b, `b${i}`);
-    }
-    for (let cut = 0; cut < 3; cut++) {
-      reachable = false;
-      await server.disconnect(a.ws.sessionId!, 4008);
-      // B keeps going while A is away; A queues its own events offline.
-      for (let i = 0; i < 4; i++) {
-        dispatch(b, `b-cut${cut}-${i}`);
-        dispatch(a, `a-cut${cut}-${i}`);
-      }
-      await waitFor(() => b.ws.stats.queueLength === 0, 'B acknowledged');
-      reachable = true;
-      a.ws.reconnect();
-      await waitFor(() => a.ws.status === 'open', 'A back');
-    }
-    const results = (await Promise.all(pending)) as Array<{ version?: number }>;
+    // B keeps going while A is away; A queues its own events offline.
+    const { sent, results } = await counterUnderCuts(a, b, SCOPE, {
+      before: 5,
+      perCut: 4,
+      cut: () => server.disconnect(a.ws.sessionId!, 4008),
+      setReachable: (up) => (reachable = up),
+    });
     const final = await server.getState(SCOPE);
     expect(final.version).toBe(sent.length);
     // Every event acknowledged with a version produced its own version (an event whose ACK was
