@@ -90,9 +90,17 @@ export interface DirectionDefaults {
   stalled: boolean;
 }
 
-/** Resets a socket if it still has a handle; never throws. */
+/**
+ * Resets a socket if it still has a handle; never throws. A socket that has begun its FIN is
+ * destroyed instead: Node's reset of a socket whose shutdown is still pending fails with EINVAL,
+ * marks it destroyed and never emits 'close' (nor closes the handle).
+ */
 function resetSocket(socket: Socket): void {
   if (socket.destroyed) return;
+  if (socket.writableEnded) {
+    socket.destroy();
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {
@@ -119,7 +127,8 @@ export class ProxyConnection {
   private currentState: ConnectionState = 'connecting';
   private closeReason: CloseReason | undefined;
   private finTimer: number | undefined;
-  private socketsClosed = 0;
+  private readonly socketsClosed = new Set<Socket>();
+  private sweepPending = false;
   private midFrameWaiters: Array<(cut: boolean) => void> = [];
   private midFrameMode: CutMode = 'fin';
   private resolveClosed!: (reason: CloseReason) => void;
@@ -247,6 +256,7 @@ export class ProxyConnection {
     this.pipes.toClient.discard();
     this.client.destroy();
     this.upstream.destroy();
+    this.sweepDestroyed();
   }
 
   private endMidFrame(): void {
@@ -267,6 +277,7 @@ export class ProxyConnection {
     if (mode === 'rst') {
       resetSocket(this.client);
       resetSocket(this.upstream);
+      this.sweepDestroyed();
       return;
     }
     if (wasClosing) return;
@@ -276,6 +287,7 @@ export class ProxyConnection {
     this.finTimer = this.opts.timers.schedule(() => {
       this.client.destroy();
       this.upstream.destroy();
+      this.sweepDestroyed();
     }, this.opts.finTimeout);
   }
 
@@ -289,15 +301,42 @@ export class ProxyConnection {
       this.pipes.toServer.discard();
       this.pipes.toClient.discard();
       resetSocket(other);
+      this.sweepDestroyed();
     });
-    socket.on('close', () => {
-      from.endSource();
-      to.discard();
-      if (++this.socketsClosed === 2) this.finish();
-    });
+    socket.on('close', () => this.socketClosed(socket, from, to));
+  }
+
+  private socketClosed(socket: Socket, from: FaultPipe, to: FaultPipe): void {
+    if (this.socketsClosed.has(socket)) return;
+    this.socketsClosed.add(socket);
+    from.endSource();
+    to.discard();
+    if (this.socketsClosed.size === 2) this.finish();
+  }
+
+  /**
+   * Count as closed any socket that is destroyed but has not emitted 'close' by the time its
+   * handle would have been closed. A destroyed socket's 'close' comes from the handle's close
+   * callback, which libuv runs at the end of the loop turn it was closed in; two `setImmediate`
+   * hops land after that, so a socket that emits 'close' is never cut short, and one that
+   * never will (see `resetSocket`) cannot leave the connection `closing` for ever. Real timers,
+   * not the proxy clock: an injected clock may be stopped, and close() clears the proxy's timers.
+   */
+  private sweepDestroyed(): void {
+    if (this.sweepPending || this.currentState === 'closed') return;
+    this.sweepPending = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.sweepPending = false;
+        if (this.currentState === 'closed') return;
+        if (this.client.destroyed) this.socketClosed(this.client, this.pipes.toServer, this.pipes.toClient);
+        if (this.upstream.destroyed) this.socketClosed(this.upstream, this.pipes.toClient, this.pipes.toServer);
+      }),
+    );
   }
 
   private finish(): void {
+    if (this.currentState === 'closed') return;
     this.opts.timers.cancel(this.finTimer);
     this.currentState = 'closed';
     const reason = this.closeReason ?? 'normal';
