@@ -4,6 +4,12 @@
 import { serve, cpuMs } from '../lib/rpc.mjs';
 import { adapter } from './adapters.mjs';
 
+// Durations inside this process and one-way latencies use `now()`. Every timestamp another
+// process compares against (opens, closes, attempts, sends, receptions vs. the parent's cut,
+// kill and restore times and the servers' upgrade log) uses the wall clock, `Date.now()`:
+// `performance.timeOrigin + performance.now()` is this process's wall clock at start plus a
+// monotonic count, so after a wall-clock step it disagrees with every other process's
+// `Date.now()` (a storm run once saw every missed message 3 s *before* the proxy let anyone in).
 const now = () => performance.timeOrigin + performance.now();
 const payload = (i, size) => {
   const head = `${i}:`;
@@ -81,6 +87,7 @@ async function open({ lib, base, n, first = 0, rooms, concurrency = 50, seqMode 
 
 function receive(c, m) {
   const t = now();
+  const wall = Date.now();
   const id = String(m.id);
   if (c.seq) {
     // ordered stream `prefix<k>`: count, duplicates, gaps without keeping every id
@@ -102,7 +109,7 @@ function receive(c, m) {
   }
   const r = c.recv.get(id);
   if (r) r[0]++;
-  else c.recv.set(id, [1, Math.round(t)]);
+  else c.recv.set(id, [1, wall]);
 }
 
 function sendOne(c) {
@@ -157,8 +164,12 @@ async function publish({ count, prefix = 'f', size = 100, rateHz = 0, window = 1
 /**
  * Progress of a recovery: per client, how many of the `expect` messages `<room>-<tag><k>` it
  * holds, duplicates, when the last arrived, and whether it reconnected after `since`.
+ * `early`/`earlyClients`: messages (clients) received before `since` — none can be, if the
+ * proxy held every connection until `since`, so any makes the run invalid.
  */
 function progress({ tag, expect, since }) {
+  let early = 0;
+  let earlyClients = 0;
   let complete = 0;
   let got = 0;
   let dup = 0;
@@ -170,13 +181,17 @@ function progress({ tag, expect, since }) {
   for (const c of fleet) {
     let n = 0;
     let last = 0;
+    let e = 0;
     for (let k = 0; k < expect; k++) {
       const r = c.recv.get(`${c.room}-${tag}${k}`);
       if (!r) continue;
       n++;
       dup += r[0] - 1;
       if (r[1] > last) last = r[1];
+      if (r[1] < since) e++;
     }
+    early += e;
+    if (e) earlyClients++;
     if (last > lastAt) lastAt = last;
     got += n;
     const re = c.opens.find(([t]) => t >= since);
@@ -190,7 +205,7 @@ function progress({ tag, expect, since }) {
       missingReconnected += expect - n;
     }
   }
-  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp, missingReconnected };
+  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp, missingReconnected, early, earlyClients };
 }
 
 function report({ withLatency = false } = {}) {

@@ -6,9 +6,13 @@ import { serve, emit } from '../lib/rpc.mjs';
 const { target, port = 0 } = JSON.parse(process.argv[2] ?? '{}');
 const pairs = new Set();
 let refusing = false;
+let refused = 0; // connections reset while refusing, since the last cut
 
 const server = createServer({ noDelay: true }, (client) => {
-  if (refusing) return client.resetAndDestroy();
+  if (refusing) {
+    refused++;
+    return client.resetAndDestroy();
+  }
   const upstream = connect({ port: target, host: '127.0.0.1', noDelay: true });
   const pair = { client, upstream };
   pairs.add(pair);
@@ -25,7 +29,9 @@ const server = createServer({ noDelay: true }, (client) => {
 server.listen({ port, host: '127.0.0.1' }, () => {
   serve({
     cut: () => {
+      // refuse first, in the same tick: no connection can be accepted between the two
       refusing = true;
+      refused = 0;
       const n = pairs.size;
       for (const { client, upstream } of pairs) {
         client.resetAndDestroy();
@@ -34,9 +40,11 @@ server.listen({ port, host: '127.0.0.1' }, () => {
       pairs.clear();
       return { cut: n };
     },
+    // `held`: proxied connections open at the moment of the restore (0 when the cut held)
     restore: () => {
+      const held = pairs.size;
       refusing = false;
-      return { at: Date.now() };
+      return { at: Date.now(), held, refused };
     },
     stats: () => ({ connections: pairs.size }),
   });

@@ -3,6 +3,8 @@
 // server publishes `perRoom` messages to every room, the proxy lets clients back in. Measured
 // from that moment: time until every client holds every missed message, sessions recovered,
 // messages lost and duplicated, and the server process's CPU time over that interval.
+// A run in which the cut did not hold (connections left at the server or the proxy, or a missed
+// message received before the restore) measures nothing: it is retried, never reported.
 import { startServer, startClient } from '../lib/servers.mjs';
 import { Worker } from '../lib/proc.mjs';
 import { SCRIPTS } from '../lib/servers.mjs';
@@ -39,13 +41,17 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
     const tCut = Date.now();
     // wait until the server has seen every disconnect (bounded)
     const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && (await srv.worker.request('count')).connections > 0) await sleep(100);
+    let left = (await srv.worker.request('count')).connections;
+    while (left > 0 && Date.now() < deadline) {
+      await sleep(100);
+      left = (await srv.worker.request('count')).connections;
+    }
     for (const room of roomNames) await srv.worker.request('publish', { room, count: perRoom, prefix: `${room}-s` }, 60_000);
     // the same time away for every variant, however long its server took to publish
     const publishMs = Date.now() - tCut;
     await sleep(Math.max(0, tCut + cutMs - Date.now()));
     const cpu0 = await srv.worker.request('cpu');
-    const { at: tRestore } = await proxy.request('restore');
+    const { at: tRestore, held, refused } = await proxy.request('restore');
     let agg;
     const end = Date.now() + maxMs;
     for (;;) {
@@ -61,13 +67,22 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
         reconnected: a.reconnected + b.reconnected,
         catchUp: a.catchUp.concat(b.catchUp),
         missingReconnected: a.missingReconnected + b.missingReconnected,
+        early: a.early + b.early,
+        earlyClients: a.earlyClients + b.earlyClients,
       }));
       if (agg.complete >= clients || Date.now() > end) break;
     }
     const cpu1 = await srv.worker.request('cpu');
     const expected = clients * perRoom;
+    const allMs = agg.complete >= clients ? agg.lastAt - tRestore : null;
+    const invalid = [];
+    if (left > 0) invalid.push(`${left} connection(s) still open at the server 15 s after the cut`);
+    if (held > 0) invalid.push(`${held} proxied connection(s) open at the restore`);
+    if (agg.early > 0) invalid.push(`${agg.early} missed message(s) at ${agg.earlyClients} client(s) received before the restore`);
+    if (allMs !== null && allMs < 0) invalid.push(`negative time ${allMs} ms`);
     return {
-      allMs: agg.complete >= clients ? agg.lastAt - tRestore : null,
+      invalid: invalid.length ? `the cut did not hold: ${invalid.join('; ')}` : null,
+      allMs,
       // the server's share: from each client's reconnection to its last missed message
       catchUpP50Ms: percentile(agg.catchUp, 50),
       catchUpMaxMs: agg.catchUp.length ? Math.max(...agg.catchUp) : null,
@@ -81,6 +96,7 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
       serverCpuMs: cpuMs(cpu0, cpu1),
       awayMs: tRestore - tCut,
       publishMs,
+      refusedWhileAway: refused,
     };
   } finally {
     for (const w of workers) await w.kill('SIGKILL');
@@ -90,22 +106,35 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
   }
 }
 
+/** Retries of a run whose cut did not hold, before it is recorded as an error. */
+const MAX_RETRIES = 2;
+
 export async function runStorm({ runs, clients, rooms = 10, perRoom = 50, cutMs = 3000, maxMs = 60_000, processes = 2, variants = STORM_VARIANTS, log = () => {}, redisPrefix }) {
   const out = {};
   for (const variant of variants) {
     const results = [];
     for (let r = 0; r < runs; r++) {
-      const serverConfig = { ...variant.config };
-      if (serverConfig.redis) serverConfig.redisPrefix = redisPrefix(`storm-${r}`);
-      if (variant.server === 'ours') serverConfig.sessionTtl = 600_000;
-      try {
-        const f = await stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serverConfig, processes });
-        results.push(f);
-        log(`storm ${variant.name} run ${r + 1}: all missed in ${f.allMs} ms (catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, pending ${f.pending}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms, away ${f.awayMs} ms (publishing took ${f.publishMs} ms)`);
-      } catch (err) {
-        log(`storm ${variant.name} run ${r + 1} failed: ${err.message}`);
-        results.push({ error: String(err.message).slice(0, 300) });
+      let done = null;
+      for (let attempt = 0; attempt <= MAX_RETRIES && !done; attempt++) {
+        const serverConfig = { ...variant.config };
+        if (serverConfig.redis) serverConfig.redisPrefix = redisPrefix(`storm-${r}-${attempt}`);
+        if (variant.server === 'ours') serverConfig.sessionTtl = 600_000;
+        const label = `storm ${variant.name} run ${r + 1}${attempt ? ` (retry ${attempt} of ${MAX_RETRIES})` : ''}`;
+        try {
+          const { invalid, ...f } = await stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serverConfig, processes });
+          if (invalid) {
+            log(`${label} INVALID, not reported: ${invalid} (all missed in ${f.allMs} ms)${attempt < MAX_RETRIES ? '; retrying' : `; no valid run after ${MAX_RETRIES} retries`}`);
+            if (attempt === MAX_RETRIES) done = { error: `invalid after ${MAX_RETRIES} retries: ${invalid}`.slice(0, 300) };
+            continue;
+          }
+          done = { ...f, retries: attempt };
+          log(`${label}: all missed in ${f.allMs} ms (catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, pending ${f.pending}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms, away ${f.awayMs} ms (publishing took ${f.publishMs} ms, ${f.refusedWhileAway} reconnects refused)`);
+        } catch (err) {
+          log(`${label} failed: ${err.message}`);
+          done = { error: String(err.message).slice(0, 300) };
+        }
       }
+      results.push(done);
     }
     out[variant.name] = { ...summariseRuns(results.filter((x) => !x.error)), errors: results.filter((x) => x.error).map((x) => x.error) };
   }
