@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { ProxyClock } from '../../src/testing/index.js';
+import { mulberry32 } from '../chaos/seeded-random.js';
 
 /** Runs registered cleanups in reverse order. */
 export class Teardown {
@@ -25,16 +26,7 @@ export class Teardown {
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 /** Deterministic random source (mulberry32) for reproducible payloads and chaos runs. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;
 
 /** Resolves when `predicate` holds, polling every 5 ms; rejects after `limitMs` with `what`. */
 export async function until(predicate: () => boolean, what: string, limitMs = 10_000): Promise<void> {
