@@ -4,28 +4,15 @@
  * that expires before the client is back re-sends under a new session what the server processed
  * without acknowledging).
  */
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
-import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
+import type { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
-import { startServer, teardown, until } from './helpers.js';
+import { startServer, teardown, until, realClient } from './helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } } as never;
-const clients: ReconnectingWebSocket[] = [];
+afterEach(teardown);
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await teardown();
-});
-
-function open(url: string, options: ReconnectingWebSocketOptions = {}): ReconnectingWebSocket {
-  const c = new ReconnectingWebSocket(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, storage: new MemoryStorage(), ...options });
-  clients.push(c);
-  c.on('error', () => {});
-  return c;
-}
+const open = (url: string, options: ReconnectingWebSocketOptions = {}): ReconnectingWebSocket => realClient(url, options);
 
 describe('frames arriving while the server closes the connection', () => {
   it.each([

@@ -3,21 +3,13 @@
  * custom store) must not leave the connection in a state the client cannot get out of: a room
  * gate closed for good, or a sequenced operation never answered.
  */
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/server/index.js';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
-import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
-import { TestClient, connectNew, startServer, teardown, until } from './helpers.js';
+import type { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
+import { TestClient, connectNew, startServer, teardown, until, realClient } from './helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } } as never;
-const clients: ReconnectingWebSocket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await teardown();
-});
+afterEach(teardown);
 
 /** Resolves with `promise`, or rejects after `ms` (so a hang fails the test with a reason). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -73,12 +65,7 @@ describe('a handler failing with a non-store error', () => {
       return append(...args);
     };
     const server = await startServer({ store, logger: quiet });
-    const open = (): ReconnectingWebSocket => {
-      const c = new ReconnectingWebSocket(server.url, { WebSocket: WebSocket as unknown as WebSocketConstructor, storage: new MemoryStorage(), initialReconnectDelay: 10, maxReconnectDelay: 50 });
-      clients.push(c);
-      c.on('error', () => {});
-      return c;
-    };
+    const open = (): ReconnectingWebSocket => realClient(server.url, { initialReconnectDelay: 10, maxReconnectDelay: 50 });
     const sender = open();
     const receiver = open();
     const got: unknown[] = [];

@@ -5,6 +5,10 @@ import WebSocket from 'ws';
 import { SUBPROTOCOL } from '../../src/protocol/index.js';
 import type { ClientFrame, ServerFrame, ServerFrameType } from '../../src/protocol/index.js';
 import { createServer } from '../../src/server/index.js';
+import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
+import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
+import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import type { ReferenceServer, ServerOptions } from '../../src/server/index.js';
 
 type FrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
@@ -130,8 +134,23 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   return server;
 }
 
+const realClients = new Set<ReconnectingWebSocket>();
+
+/**
+ * A real `ReconnectingWebSocket` (Node `ws`, memory storage) closed by `teardown`. Its error
+ * events are expected in these tests (cuts, refused connects) and swallowed.
+ */
+export function realClient(url: string | (() => string), options: ReconnectingWebSocketOptions = {}): ReconnectingWebSocket {
+  const client = new ReconnectingWebSocket(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, storage: new MemoryStorage(), ...options });
+  realClients.add(client);
+  client.on('error', () => {});
+  return client;
+}
+
 /** Close every client and server the test started. */
 export async function teardown(): Promise<void> {
+  for (const client of realClients) client.close();
+  realClients.clear();
   for (const client of clients) {
     if (client.ws.readyState !== WebSocket.CLOSED) client.ws.terminate();
   }

@@ -2,33 +2,17 @@
  * A session that expired while the client was away: the client re-joins its rooms with `since`,
  * and the server replays what retention still holds, reporting only the trimmed part as a gap.
  */
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
-import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
 import type { StreamGap } from '../../src/protocol/index.js';
-import { startServer, teardown, until } from './helpers.js';
+import { startServer, teardown, until, realClient } from './helpers.js';
 
-const clients: ReconnectingWebSocket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await teardown();
-});
+afterEach(teardown);
 
 describe('JOIN_ROOM with a since past retention', () => {
   it('replays the retained messages once, in order, and reports only the trimmed ones', async () => {
     const server = await startServer({ retention: { maxCount: 5 }, sessionTtl: 50, sweepInterval: 60_000 });
     let reachable = true;
-    const client = new ReconnectingWebSocket(() => (reachable ? server.url : 'ws://127.0.0.1:9/unreachable'), {
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      storage: new MemoryStorage(),
-      initialReconnectDelay: 20,
-      maxReconnectDelay: 50,
-    });
-    clients.push(client);
-    client.on('error', () => {});
+    const client = realClient(() => (reachable ? server.url : 'ws://127.0.0.1:9/unreachable'), { initialReconnectDelay: 20, maxReconnectDelay: 50 });
     const got: number[] = [];
     const gaps: StreamGap[] = [];
     client.on('message', (m) => {

@@ -3,24 +3,15 @@
  * offset can be ahead of what pub/sub has delivered to this connection, so the answer must carry
  * the connection's own position or the client skips the entries still on their way.
  */
-import WebSocket from 'ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
-import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
-import { startServer, teardown, until } from './helpers.js';
+import { startServer, teardown, until, realClient } from './helpers.js';
 
 const url = REDIS_URL;
 const keyPrefix = uniquePrefix('rejoin');
 // Skipped loudly when Redis is unreachable, unless REQUIRE_REDIS=1 (CI), which fails instead.
 const redisUp = await redisAvailable();
-const clients: ReconnectingWebSocket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await teardown();
-});
+afterEach(teardown);
 afterAll(async () => {
   if (redisUp) await deleteKeys(keyPrefix);
 });
@@ -28,9 +19,7 @@ afterAll(async () => {
 describe('re-joining a room already joined', () => {
   it.each(redisUp ? (['memory', 'redis'] as const) : (['memory'] as const))('loses nothing while the server publishes (%s)', async (kind) => {
     const server = await startServer({ ...(kind === 'redis' ? { store: { redis: url, keyPrefix } } : {}) });
-    const client = new ReconnectingWebSocket(server.url, { WebSocket: WebSocket as unknown as WebSocketConstructor, storage: new MemoryStorage() });
-    clients.push(client);
-    client.on('error', () => {});
+    const client = realClient(server.url);
     const got: number[] = [];
     client.on('message', (m) => {
       if (m.room === 'r') got.push(m.data as number);

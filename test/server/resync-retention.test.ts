@@ -2,22 +2,13 @@
  * RESYNC past retention: what history still holds is sent before ERR_HISTORY_GAP, so the client
  * skips only what is really gone (not everything up to where live delivery resumed).
  */
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/server/index.js';
 import type { EntryListener } from '../../src/server/stores/store.js';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
-import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
 import type { StreamGap } from '../../src/protocol/index.js';
-import { connectNew, startServer, teardown, until } from './helpers.js';
+import { connectNew, startServer, teardown, until, realClient } from './helpers.js';
 
-const clients: ReconnectingWebSocket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await teardown();
-});
+afterEach(teardown);
 
 describe('RESYNC past retention', () => {
   it('raw frames: the retained part of the range, then ERR_HISTORY_GAP', async () => {
@@ -49,9 +40,7 @@ describe('RESYNC past retention', () => {
     };
     store.unsubscribe = (stream, listener) => unsubscribe(stream, wrapped.get(listener) ?? listener);
     const server = await startServer({ store, retention: { maxCount: 5 } });
-    const client = new ReconnectingWebSocket(server.url, { WebSocket: WebSocket as unknown as WebSocketConstructor, storage: new MemoryStorage() });
-    clients.push(client);
-    client.on('error', () => {});
+    const client = realClient(server.url);
     const got: number[] = [];
     const gaps: StreamGap[] = [];
     client.on('message', (m) => {
