@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryStore } from '../../src/server/stores/memory.js';
 import { StateEngine } from '../../src/server/state/state-engine.js';
@@ -8,15 +8,8 @@ import { ResilientSocketError } from '../../src/protocol/errors.js';
 import type { Json } from '../../src/protocol/frames.js';
 import type { SessionRecord } from '../../src/server/stores/store.js';
 import { applyEvent, initialState } from './fixtures/reducer.mjs';
+import { track } from './track.js';
 
-const opened: { close(): Promise<void> }[] = [];
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  opened.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of opened.splice(0).reverse()) await x.close();
-});
 
 function newStore(now?: () => number): MemoryStore {
   return track(new MemoryStore({ sweepIntervalMs: 0, ...(now ? { now } : {}) }));

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryStore } from '../../src/server/stores/memory.js';
 import { StateEngine } from '../../src/server/state/state-engine.js';
@@ -8,15 +8,8 @@ import type { StateUpdateFrame } from '../../src/protocol/frames.js';
 import { decodeClientFrame, decodeServerFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { VersionListener } from '../../src/server/stores/store.js';
 import { applyEvent, initialState } from './fixtures/reducer.mjs';
+import { track } from './track.js';
 
-const opened: { close(): Promise<void> }[] = [];
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  opened.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of opened.splice(0).reverse()) await x.close();
-});
 
 /** Put a frame through the real codec, as the wire would. */
 function overTheWire<F extends { type: string }>(frame: F, decode: (text: string) => { ok: boolean }): F {

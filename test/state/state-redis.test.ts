@@ -2,7 +2,7 @@
  * The state engine over real Redis: two stores with the same key prefix stand for two server
  * processes. Skipped (loudly) when Redis is unreachable, unless REQUIRE_REDIS=1.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/server/stores/redis.js';
 import { StateEngine } from '../../src/server/state/state-engine.js';
 import { StateFeed } from '../../src/server/state/state-feed.js';
@@ -11,19 +11,12 @@ import type { Json, StateUpdateFrame } from '../../src/protocol/frames.js';
 import type { VersionListener } from '../../src/server/stores/store.js';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
 import { applyEvent, initialState } from './fixtures/reducer.mjs';
+import { track } from './track.js';
 
 const redisUp = await redisAvailable();
 const base = uniquePrefix('state');
 const REDUCER = new URL('./fixtures/reducer.mjs', import.meta.url);
 
-const opened: { close(): Promise<void> }[] = [];
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  opened.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of opened.splice(0).reverse()) await x.close();
-});
 afterAll(async () => {
   if (redisUp) await deleteKeys(base);
 });

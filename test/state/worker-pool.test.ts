@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isMainThread } from 'node:worker_threads';
 import { MemoryStore } from '../../src/server/stores/memory.js';
 import { StateEngine } from '../../src/server/state/state-engine.js';
@@ -6,17 +6,10 @@ import { StateWorkerPool } from '../../src/server/state/worker-pool.js';
 import { ResilientSocketError } from '../../src/protocol/errors.js';
 import type { StoredStateEvent } from '../../src/server/stores/store.js';
 import { applyEvent, initialState } from './fixtures/reducer.mjs';
+import { track } from './track.js';
 
 const REDUCER = new URL('./fixtures/reducer.mjs', import.meta.url);
 
-const opened: { close(): Promise<void> }[] = [];
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  opened.push(x);
-  return x;
-}
-afterEach(async () => {
-  for (const x of opened.splice(0).reverse()) await x.close();
-});
 
 const json = (value: unknown): StoredStateEvent['event'] => ({ encoding: 'json', data: JSON.stringify(value) });
 
