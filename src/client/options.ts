@@ -62,9 +62,11 @@ export interface ReconnectingWebSocketOptions {
   maxReconnectDelay?: number;
   /**
    * Backoff: maximum delay between attempts during the first `fastReconnectWindow` ms of an outage
-   * (ms, default 1500), so short outages — a restart, a deploy — end within about this long while
-   * the retries of many clients stay spread over it. Raise it for fleets large enough that
-   * `clients / (fastReconnectMaxDelay / 100)` handshakes per 100 ms would overload a server.
+   * (ms, default 1000), so short outages — a restart, a deploy — end within about this long while
+   * the retries of many clients stay spread evenly over it (with `jitter: 'full'`, retries after
+   * the ceiling reaches it wait this long minus up to 10 %, keeping each client's random phase).
+   * Raise it for fleets large enough that `clients / (fastReconnectMaxDelay / 100)` handshakes per
+   * 100 ms would overload a server.
    */
   fastReconnectMaxDelay?: number;
   /** Backoff: how long an outage counts as short, from the first failed attempt (ms, default 30000; 0 turns the fast phase off). */
@@ -139,7 +141,7 @@ export const DEFAULTS = {
   mode: 'auto',
   initialReconnectDelay: 1000,
   maxReconnectDelay: 30_000,
-  fastReconnectMaxDelay: 1500,
+  fastReconnectMaxDelay: 1000,
   fastReconnectWindow: 30_000,
   reconnectFactor: 2,
   jitter: 'full',

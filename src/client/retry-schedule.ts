@@ -33,6 +33,8 @@ export class RetrySchedule {
   #delay: number | undefined;
   /** When the first failed attempt of the current outage was scheduled. */
   #outageStart: number | undefined;
+  /** Whether the last computed cap was the fast phase's. */
+  #fast = false;
 
   /** @param run starts the next attempt */
   constructor(options: RetryScheduleOptions, run: () => void) {
@@ -69,7 +71,7 @@ export class RetrySchedule {
     } else {
       this.#attempt++;
       if (this.#attempt > this.#o.maxRetries) return undefined;
-      delay = backoff(this.#attempt, { initialDelay: this.#o.initialReconnectDelay, factor: this.#o.reconnectFactor, maxDelay: this.#cap(), jitter: this.#o.jitter }, this.#o.random);
+      delay = this.#delayOf(this.#attempt);
     }
     this.#delay = delay;
     this.#pending = true;
@@ -81,15 +83,35 @@ export class RetrySchedule {
   }
 
   /**
+   * The delay before retry `attempt`. During the fast phase, once the exponential ceiling has
+   * reached the fast cap, full jitter gives way to a near-constant period (the cap minus up to
+   * 10 %): the first retries' jitter already gave each client its own phase, and keeping the
+   * period keeps a crowd spread evenly over one period. Redrawing full jitter on every retry
+   * would make the wait after a restart triangular (most clients retry right after it, the
+   * slowest 1 % after 0.9 of the cap); the near-constant period gives a flat spread with about
+   * `clients / (cap / 100)` handshakes per 100 ms and everyone back within one period.
+   */
+  #delayOf(attempt: number): number {
+    const o = this.#o;
+    const cap = this.#cap();
+    const grown = o.initialReconnectDelay * Math.pow(o.reconnectFactor, attempt - 1);
+    if (this.#fast && o.jitter === 'full' && grown > cap) {
+      const r = Math.min(Math.max(o.random(), 0), 1);
+      return Math.round(cap * (0.9 + 0.1 * r));
+    }
+    return backoff(attempt, { initialDelay: o.initialReconnectDelay, factor: o.reconnectFactor, maxDelay: cap, jitter: o.jitter }, o.random);
+  }
+
+  /**
    * The delay cap of this attempt. Short outages (restarts, deploys, a flaky link) are the common
    * case and the application is waiting, so for the first `fastReconnectWindow` ms the cap is the
-   * small `fastReconnectMaxDelay` — full jitter still spreads a crowd's retries over it. A longer
+   * small `fastReconnectMaxDelay` (see {@link #delayOf} for how a crowd stays spread). A longer
    * outage backs off to `maxReconnectDelay`, so a server that stays down is not polled forever.
    */
   #cap(): number {
     const now = this.#o.now();
     this.#outageStart ??= now;
-    const fast = now - this.#outageStart < this.#o.fastReconnectWindow;
+    const fast = (this.#fast = now - this.#outageStart < this.#o.fastReconnectWindow);
     return fast ? Math.min(this.#o.maxReconnectDelay, Math.max(this.#o.fastReconnectMaxDelay, this.#o.initialReconnectDelay)) : this.#o.maxReconnectDelay;
   }
 

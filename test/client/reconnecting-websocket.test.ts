@@ -65,13 +65,13 @@ describe('ReconnectingWebSocket: connection status', () => {
     await t.clock.advance(1);
     expect(t.fake.sockets).toHaveLength(2);
     t.fake.last().drop(1006); // fails before opening
-    // 1000 * 2 = 2000, capped by the default fastReconnectMaxDelay (1500) early in an outage.
-    expect(t.ws.nextRetryDelay).toBe(1500);
-    await t.clock.advance(1500);
+    // 1000 * 2 = 2000, capped by the default fastReconnectMaxDelay (1000) early in an outage.
+    expect(t.ws.nextRetryDelay).toBe(1000);
+    await t.clock.advance(1000);
     await handshake(t, stateRecovered('s1', 't2', 0));
     expect(retries).toEqual([
       { attempt: 1, delay: 1000 },
-      { attempt: 2, delay: 1500 },
+      { attempt: 2, delay: 1000 },
     ]);
     expect(t.statuses.map((s) => `${s.from}>${s.to}`)).toEqual(['connecting>open', 'open>reconnecting', 'reconnecting>open']);
     expect(t.ws.stats.reconnects).toBe(1);

@@ -78,3 +78,58 @@ describe('RetrySchedule', () => {
     expect(runs()).toBe(1);
   });
 });
+
+describe('RetrySchedule fast phase with full jitter', () => {
+  it('draws the first retry over [0, initial] and then keeps a near-constant period (the cap minus up to 10 %)', () => {
+    const draws = [0, 0.25, 0.5, 0.75, 0.999, 0.1, 0.6];
+    let i = 0;
+    const clock = new FakeClock();
+    const r = new RetrySchedule(
+      {
+        timers: clock,
+        now: () => clock.now,
+        random: () => draws[i++ % draws.length]!,
+        initialReconnectDelay: 1000,
+        reconnectFactor: 2,
+        maxReconnectDelay: 30_000,
+        fastReconnectMaxDelay: 1000,
+        fastReconnectWindow: 30_000,
+        jitter: 'full',
+        maxRetries: Infinity,
+      },
+      () => {},
+    );
+    const delays = Array.from({ length: 7 }, () => r.schedule()!.delay);
+    // attempt 1: full jitter over the initial ceiling (0 * 1000); later: 900 + 100 * r
+    expect(delays).toEqual([0, 925, 950, 975, 1000, 910, 960]);
+  });
+
+  it('spreads a crowd evenly: after a restart every client retries within one period, none bunched at the start', async () => {
+    // 300 clients, each failing every attempt until t = 3000; deterministic random source
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const firstAfter: number[] = [];
+    for (let c = 0; c < 300; c++) {
+      const clock = new FakeClock();
+      const r = new RetrySchedule(
+        { timers: clock, now: () => clock.now, random, initialReconnectDelay: 1000, reconnectFactor: 2, maxReconnectDelay: 30_000, fastReconnectMaxDelay: 1000, fastReconnectWindow: 30_000, jitter: 'full', maxRetries: Infinity },
+        () => {},
+      );
+      let t = 0;
+      for (let n = 0; n < 100 && t < 3000; n++) {
+        const d = r.schedule()!.delay;
+        await clock.advance(d);
+        t += d;
+      }
+      firstAfter.push(t - 3000);
+    }
+    // every client's first attempt after the restart falls within one period of it ...
+    expect(Math.max(...firstAfter)).toBeLessThanOrEqual(1000);
+    // ... and they are not bunched right after it: the first 200 ms hold at most 1.5x their even
+    // share (60 of 300). Full jitter redrawn on every retry would put about 115 there (the wait
+    // after a restart would be triangular, density 2/period at 0).
+    const early = firstAfter.filter((w) => w < 200).length;
+    expect(early).toBeLessThanOrEqual(90);
+    expect(early).toBeGreaterThan(0);
+  });
+});
