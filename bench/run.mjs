@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench` (full) and `npm run bench -- --quick` (scaled down, said so in the output).
 // Options: --only=size,cost,fake,outage,storm,memory,fanout   --runs=N (override)
+//          --out=DIR (write the results there instead of bench/results: for trial runs)
+//          --ours-only (skip the peers' rows: for trial runs; never for the published table)
 // Writes bench/results/latest.json, latest.md and outage.svg (a --only run merges into the
 // existing latest.json, so one figure can be re-measured without the others).
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ensureDist, oursAvailable, staleDistNote, ROOT } from './lib/ours.mjs';
 import { machine } from './lib/machine.mjs';
 import { killAll } from './lib/proc.mjs';
@@ -24,6 +26,8 @@ const quick = argv.includes('--quick');
 const only = argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const runsArg = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7)) || null;
 const want = (name) => !only || only.includes(name);
+const outArg = argv.find((a) => a.startsWith('--out='))?.slice(6);
+const oursOnly = argv.includes('--ours-only');
 
 /** Workload sizes: the issue's figures, and the --quick pass scaled down. */
 const PLAN = quick
@@ -60,7 +64,8 @@ if (buildNote) notes.push(buildNote);
 const staleNote = staleDistNote();
 if (staleNote) notes.push(staleNote);
 const have = oursAvailable();
-const withOurs = (list) => {
+const withOurs = (all) => {
+  const list = oursOnly ? all.filter((x) => x.ours || x === 'ours' || x.lib === 'ours') : all;
   if (have.client && have.server) return list;
   notes.push('our client or server build is missing: "ours" rows skipped');
   return list.filter((x) => !x.ours);
@@ -71,7 +76,8 @@ const noRedis = (list) => (redisOk ? list : list.filter((v) => !v.config?.redis 
 const runId = `rsbench:${Date.now().toString(36)}${process.pid}`;
 const redisPrefix = (s) => `${runId}:${s}`;
 
-const resultsDir = join(ROOT, 'bench', 'results');
+const resultsDir = outArg ? resolve(outArg) : join(ROOT, 'bench', 'results');
+if (oursOnly) notes.push('--ours-only: the peers were not run (a trial run, not a comparison)');
 mkdirSync(resultsDir, { recursive: true });
 const jsonPath = join(resultsDir, 'latest.json');
 let previous = only && existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : null;
@@ -120,5 +126,5 @@ const report = {
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(resultsDir, 'latest.md'), renderMarkdown(report));
 if (results.outage) writeFileSync(join(resultsDir, 'outage.svg'), renderOutageSvg(results.outage));
-log(`wrote bench/results/latest.json, latest.md${results.outage ? ', outage.svg' : ''} in ${report.durationS} s`);
+log(`wrote ${resultsDir}/latest.json, latest.md${results.outage ? ', outage.svg' : ''} in ${report.durationS} s`);
 process.exit(0);
