@@ -167,15 +167,19 @@ export const SERVER_SCHEMAS: Record<ServerFrameType, Schema> = {
   },
 };
 
-/** Depth of nesting of a parsed JSON value, stopping early once past `limit`. */
+/**
+ * Whether a parsed JSON value nests objects or arrays `limit` or more levels below the top.
+ * Recursion is bounded by `limit`, so a hostile 100,000-deep array cannot overflow the stack, and
+ * nothing is allocated for the flat frames of the hot path.
+ */
 function depthExceeds(value: unknown, limit: number): boolean {
-  // Iterative walk so a hostile 100,000-deep array cannot overflow the stack here.
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (d >= limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (depthExceeds(value[i], limit - 1)) return true;
+  } else {
+    const o = value as Record<string, unknown>;
+    for (const k in o) if (depthExceeds(o[k], limit - 1)) return true;
   }
   return false;
 }
@@ -189,7 +193,9 @@ function validate<F>(value: unknown, schemas: Record<string, Schema>): Decoded<F
   if (!schema) {
     return { ok: false, code: 'ERR_UNKNOWN_TYPE', message: `unknown frame type ${JSON.stringify(type.slice(0, 64))}`, type: type.slice(0, 64) };
   }
-  for (const [name, field] of Object.entries(schema)) {
+  // for-in, not Object.entries: no array per field on every frame (the schemas are plain literals)
+  for (const name in schema) {
+    const field = schema[name]!;
     const v = value[name];
     if (v === undefined) {
       if (field.optional) continue;
@@ -211,8 +217,8 @@ function validate<F>(value: unknown, schemas: Record<string, Schema>): Decoded<F
   return { ok: true, frame: value as F };
 }
 
-/** Parse JSON text into a value, reporting bad JSON and excessive depth as coded errors. */
-function parse(text: string): { ok: true; value: unknown } | { ok: false; code: ErrorCode; message: string } {
+/** Parse and validate JSON text, reporting bad JSON and excessive depth as coded errors. Never throws. */
+function decode<F>(text: string, schemas: Record<string, Schema>): Decoded<F> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -222,19 +228,17 @@ function parse(text: string): { ok: true; value: unknown } | { ok: false; code: 
   if (depthExceeds(value, MAX_DEPTH)) {
     return { ok: false, code: 'ERR_BAD_FRAME', message: `frame nests deeper than ${MAX_DEPTH} levels` };
   }
-  return { ok: true, value };
+  return validate<F>(value, schemas);
 }
 
 /** Decode and validate a frame sent by a client. Never throws. */
 export function decodeClientFrame(text: string): Decoded<ClientFrame> {
-  const parsed = parse(text);
-  return parsed.ok ? validate<ClientFrame>(parsed.value, CLIENT_SCHEMAS) : parsed;
+  return decode<ClientFrame>(text, CLIENT_SCHEMAS);
 }
 
 /** Decode and validate a frame sent by a server. Never throws. */
 export function decodeServerFrame(text: string): Decoded<ServerFrame> {
-  const parsed = parse(text);
-  return parsed.ok ? validate<ServerFrame>(parsed.value, SERVER_SCHEMAS) : parsed;
+  return decode<ServerFrame>(text, SERVER_SCHEMAS);
 }
 
 /** Validate an already-parsed client frame. */
