@@ -26,6 +26,20 @@ Options:
                         with --redis: how often this instance proves it is alive (default 5000)
   --instance-ttl <ms>   with --redis: silence after which an instance counts as dead and its
                         sessions are detached to expire (default 15000)
+  --max-payload <bytes>             largest accepted frame (default 1048576)
+  --max-rooms-per-session <n>       (default 100)
+  --max-messages-per-second <n>     per connection, token bucket; 0 = off (default 100)
+  --max-message-burst <n>           the bucket's size (default 2000)
+  --max-sessions-per-user <n>       live sessions per authenticated user; 0 = off (default 100)
+  --max-outbox <n>                  entries kept in a session's direct stream (default 1000)
+  --max-buffered-bytes <bytes>      send buffer before a slow consumer is cut (default 8388608)
+  --max-pending-handshakes <n>      connections awaiting a handshake answer (default 10000)
+  --max-failed-resumes <n>          wrong-token resumes per address per minute (default 10)
+  --retention-max-count <n>         history kept per stream (default 1000)
+  --retention-max-age <ms>          history kept per stream (default 3600000)
+  --tombstone-ttl <ms>              how long an expired session is remembered (default 86400000)
+  --allowed-origins <list>          comma-separated Origin headers browsers may connect from
+                                    (default: any; non-browser clients send none and pass)
   --state <module>      versioned state: a plain JS ES module exporting applyEvent (and
                         optionally initialState); long rebuilds run in worker threads
   --demo                serve the demo page at / and the UMD bundle
@@ -45,6 +59,26 @@ function integer(value: string | undefined, name: string, min: number, max = Num
   return n;
 }
 
+/**
+ * Numeric flags that map one-to-one onto a server option: flag, option, least value. Each is
+ * range-checked by `integer()` here and validated again by the server's own option parsing.
+ */
+const NUMERIC_FLAGS = [
+  ['session-ttl', 'sessionTtl', 1],
+  ['instance-heartbeat-interval', 'instanceHeartbeatInterval', 1],
+  ['instance-ttl', 'instanceTtl', 2],
+  ['max-payload', 'maxPayload', 1],
+  ['max-rooms-per-session', 'maxRoomsPerSession', 1],
+  ['max-messages-per-second', 'maxMessagesPerSecond', 0],
+  ['max-message-burst', 'maxMessageBurst', 1],
+  ['max-sessions-per-user', 'maxSessionsPerUser', 0],
+  ['max-outbox', 'maxOutbox', 1],
+  ['max-buffered-bytes', 'maxBufferedBytes', 1],
+  ['max-pending-handshakes', 'maxPendingHandshakes', 1],
+  ['max-failed-resumes', 'maxFailedResumes', 1],
+  ['tombstone-ttl', 'tombstoneTtl', 0],
+] as const satisfies readonly (readonly [string, keyof ServerOptions, number])[];
+
 /** Parse the command line into server options; `help` when the usage was asked for. */
 export function parseCli(argv: string[]): { help: true } | { help: false; options: ServerOptions; logLevel: string } {
   const { values } = parseArgs({
@@ -57,9 +91,10 @@ export function parseCli(argv: string[]): { help: true } | { help: false; option
       path: { type: 'string' },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
-      'session-ttl': { type: 'string' },
-      'instance-heartbeat-interval': { type: 'string' },
-      'instance-ttl': { type: 'string' },
+      ...Object.fromEntries(NUMERIC_FLAGS.map(([flag]) => [flag, { type: 'string' as const }])),
+      'retention-max-count': { type: 'string' },
+      'retention-max-age': { type: 'string' },
+      'allowed-origins': { type: 'string' },
       state: { type: 'string' },
       demo: { type: 'boolean' },
       faults: { type: 'boolean' },
@@ -75,12 +110,21 @@ export function parseCli(argv: string[]): { help: true } | { help: false; option
     faults: values.faults ?? false,
   };
   if (values.path !== undefined) options.path = values.path;
-  const ttl = integer(values['session-ttl'], 'session-ttl', 1);
-  if (ttl !== undefined) options.sessionTtl = ttl;
-  const beat = integer(values['instance-heartbeat-interval'], 'instance-heartbeat-interval', 1);
-  if (beat !== undefined) options.instanceHeartbeatInterval = beat;
-  const instanceTtl = integer(values['instance-ttl'], 'instance-ttl', 2);
-  if (instanceTtl !== undefined) options.instanceTtl = instanceTtl;
+  const numbers = options as Record<string, unknown>;
+  for (const [flag, option, min] of NUMERIC_FLAGS) {
+    const n = integer((values as Record<string, string | boolean | undefined>)[flag] as string | undefined, flag, min);
+    if (n !== undefined) numbers[option] = n;
+  }
+  const maxCount = integer(values['retention-max-count'], 'retention-max-count', 1);
+  const maxAgeMs = integer(values['retention-max-age'], 'retention-max-age', 1);
+  if (maxCount !== undefined || maxAgeMs !== undefined) {
+    options.retention = { ...(maxCount !== undefined ? { maxCount } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) };
+  }
+  if (values['allowed-origins'] !== undefined) {
+    const origins = values['allowed-origins'].split(',').map((o) => o.trim()).filter(Boolean);
+    if (origins.length === 0) throw new ResilientSocketError('ERR_INVALID_OPTION', '--allowed-origins needs at least one origin');
+    options.allowedOrigins = origins;
+  }
   // The reducer module is loaded by the engine (main thread and workers) from its file URL.
   if (values.state !== undefined) options.state = { reducerModule: pathToFileURL(resolve(values.state)).href };
   if (values.redis !== undefined) options.store = { redis: values.redis, ...(values['redis-prefix'] !== undefined ? { keyPrefix: values['redis-prefix'] } : {}) };

@@ -78,6 +78,41 @@ describe('cli', () => {
     expect(withState.help ? undefined : withState.options.state).toEqual({ reducerModule: pathToFileURL(join(process.cwd(), 'demo/reducer.mjs')).href });
   });
 
+  it('maps every limit flag onto its server option and refuses bad values with a coded error', () => {
+    const parsed = parseCli([
+      '--max-payload', '2048', '--max-rooms-per-session', '7', '--max-messages-per-second', '0', '--max-message-burst', '50',
+      '--max-sessions-per-user', '3', '--max-outbox', '20', '--max-buffered-bytes', '65536', '--max-pending-handshakes', '9',
+      '--max-failed-resumes', '4', '--tombstone-ttl', '0', '--retention-max-count', '30', '--retention-max-age', '60000',
+      '--instance-ttl', '9000', '--allowed-origins', 'https://a.example, https://b.example',
+    ]);
+    expect(parsed.help ? undefined : parsed.options).toMatchObject({
+      maxPayload: 2048, maxRoomsPerSession: 7, maxMessagesPerSecond: 0, maxMessageBurst: 50, maxSessionsPerUser: 3,
+      maxOutbox: 20, maxBufferedBytes: 65536, maxPendingHandshakes: 9, maxFailedResumes: 4, tombstoneTtl: 0,
+      retention: { maxCount: 30, maxAgeMs: 60000 }, instanceTtl: 9000, allowedOrigins: ['https://a.example', 'https://b.example'],
+    });
+    const only = parseCli(['--retention-max-age', '5']);
+    expect(only.help ? undefined : only.options.retention).toEqual({ maxAgeMs: 5 });
+    expect(() => parseCli(['--max-payload', '0'])).toThrow('--max-payload must be an integer from 1');
+    expect(() => parseCli(['--max-outbox', '1.5'])).toThrow('--max-outbox must be an integer');
+    expect(() => parseCli(['--allowed-origins', ' , '])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    // every numeric flag the usage text lists is one the parser knows, and the other way round
+    const listed = [...USAGE.matchAll(/^  --([a-z-]+) </gm)].map((m) => m[1]);
+    for (const flag of listed) expect(() => parseCli([`--${flag}`, flag === 'host' || flag === 'path' || flag.startsWith('redis') || flag === 'state' || flag === 'log-level' || flag === 'allowed-origins' ? 'x' : '5'])).not.toThrow(/Unknown option/);
+  });
+
+  it('enforces limits given as flags: an oversized frame gets ERR_PAYLOAD_TOO_LARGE, a foreign Origin is refused', async () => {
+    const proc = run(['--port', '0', '--max-payload', '512', '--allowed-origins', 'https://app.example']);
+    const url = await listeningUrl(proc);
+    const foreign = await TestClient.open(url, { origin: 'https://evil.example' });
+    expect((await foreign.closed).code).toBe(4007);
+    const client = await TestClient.open(url, { origin: 'https://app.example' });
+    expect((await client.hello()).type).toBe('NEW_SESSION');
+    client.send({ type: 'MESSAGE', seq: 1, id: 'big', data: 'x'.repeat(2000) });
+    expect((await client.closed).code).toBe(1009);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  });
+
   it('prints --help and exits 0', async () => {
     const { output, exited } = run(['--help']);
     expect(await exited).toBe(0);
