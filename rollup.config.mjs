@@ -53,7 +53,19 @@ const browserPlugins = () => [
 ];
 
 export default [
-  nodeEntry('src/index.ts', 'index'),
+  // `resilient-socket` and `resilient-socket/state` in one build: state.js imports index.js, so
+  // an application using both loads one copy of the client. ('allow-extension' lets index.js
+  // also export the few internals state.js needs, instead of moving the client into a chunk.)
+  {
+    input: { index: 'src/index.ts', state: 'src/state.ts' },
+    preserveEntrySignatures: 'allow-extension',
+    external,
+    plugins: [ts()],
+    output: [
+      { dir: 'dist', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', format: 'es', sourcemap: true },
+      { dir: 'dist', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', format: 'cjs', sourcemap: true, exports: 'named' },
+    ],
+  },
   nodeEntry('src/lite.ts', 'lite'),
   nodeEntry('src/server/index.ts', 'server/index'),
   nodeEntry('src/server/cli.ts', 'server/cli'),
@@ -61,20 +73,34 @@ export default [
   nodeEntry('src/server/stores/redis.ts', 'server/stores/redis'),
   nodeEntry('src/node/index.ts', 'node/index'),
   nodeEntry('src/testing/index.ts', 'testing/index'),
+  // Browser ESM of `resilient-socket` and `resilient-socket/state`, sharing the client the same way.
   {
-    input: 'src/index.ts',
+    input: { index: 'src/index.ts', state: 'src/state.ts' },
+    preserveEntrySignatures: 'allow-extension',
     plugins: browserPlugins(),
     output: [
-      { file: 'dist/index.browser.js', format: 'es', sourcemap: true },
+      { dir: 'dist', entryFileNames: '[name].browser.js', chunkFileNames: 'chunks/[name]-[hash].browser.js', format: 'es', sourcemap: true },
       {
-        file: 'dist/resilient-socket.umd.min.js',
-        format: 'umd',
-        name: 'ResilientSocket',
+        dir: 'dist',
+        entryFileNames: '[name].browser.min.js',
+        chunkFileNames: 'chunks/[name]-[hash].browser.min.js',
+        format: 'es',
         sourcemap: true,
-        plugins: [terser({ ecma: 2020, compress: { passes: 2 } })],
+        plugins: [terser({ ecma: 2020, module: true, compress: { passes: 2 } })],
       },
-      { file: 'dist/index.browser.min.js', format: 'es', sourcemap: true, plugins: [terser({ ecma: 2020, module: true, compress: { passes: 2 } })] },
     ],
+  },
+  // The UMD for script tags (the demo page): everything, synced state included.
+  {
+    input: 'src/state.ts',
+    plugins: browserPlugins(),
+    output: {
+      file: 'dist/resilient-socket.umd.min.js',
+      format: 'umd',
+      name: 'ResilientSocket',
+      sourcemap: true,
+      plugins: [terser({ ecma: 2020, compress: { passes: 2 } })],
+    },
   },
   // `resilient-socket/lite`: the plain-only client, the smallest useful import.
   {

@@ -23,7 +23,7 @@ if (process.argv.includes('--json')) {
       : `${kb(r.min).padStart(10)}  ${kb(r.gzip).padStart(10)}  ${kb(r.brotli).padStart(10)}`;
     console.log(`${r.name.padEnd(w)}  ${line}`);
   }
-  const full = rows.find((r) => r.ours && r.name.includes('(full') && !r.error);
+  const full = rows.find((r) => r.ours && r.name.startsWith('resilient-socket (full') && !r.error);
   if (full) console.log(`\nfull client: ${kb(full.gzip)} gzip; target <= 6.00 KB gzip (${(full.gzip / 6144).toFixed(2)}x of the target)`);
   // dist/index.browser.js is one file: analyse the sources instead, bundled the same way
   if (process.argv.includes('--analyze') && existsSync(OURS.srcIndex)) {

@@ -1,6 +1,8 @@
 /**
  * `resilient-socket`: the client. Browser-safe: nothing here imports Node built-ins or server
- * code (Node-only pieces are in `resilient-socket/node`).
+ * code (Node-only pieces are in `resilient-socket/node`). Synced state is opt-in: the
+ * `ReconnectingWebSocket` of `resilient-socket/state` adds `dispatch()`, `getState()` and `state`
+ * events; this one refuses `dispatch()` with `ERR_NOT_SUPPORTED`.
  */
 export { ReconnectingWebSocket } from './client/reconnecting-websocket.js';
 export type { ClientStats } from './client/stats.js';

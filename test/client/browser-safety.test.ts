@@ -9,14 +9,17 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../../src');
 
-function reachable(entry: string): Map<string, string[]> {
+/** Every module `entry` imports, transitively; `runtime`: skip `import type` / `export type`. */
+function reachable(entry: string, { runtime = false } = {}): Map<string, string[]> {
   const seen = new Map<string, string[]>();
   const stack = [entry];
   while (stack.length > 0) {
     const file = stack.pop()!;
     if (seen.has(file)) continue;
     const text = readFileSync(file, 'utf8');
-    const specifiers = [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => (m[1] ?? m[2])!);
+    const specifiers = [...text.matchAll(/(?:import|export)([^'"]*?)from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)]
+      .filter((m) => !(runtime && m[1] !== undefined && /^\s*type\s/.test(m[1])))
+      .map((m) => (m[2] ?? m[3])!);
     seen.set(file, specifiers);
     for (const s of specifiers) if (s.startsWith('.')) stack.push(resolve(dirname(file), s.replace(/\.js$/, '.ts')));
   }
@@ -37,5 +40,26 @@ describe('browser safety of the client entry', () => {
     }
     expect(offenders).toEqual([]);
     expect(graph.size).toBeGreaterThan(10);
+  });
+
+  it('keeps synced state out of resilient-socket: only resilient-socket/state loads it', () => {
+    const stateModules = /^(client\/state-[^/]+|protocol\/patch)\.ts$/;
+    const rel = (entry: string) => [...reachable(resolve(root, entry), { runtime: true }).keys()].map((f) => f.slice(root.length + 1));
+    expect(rel('index.ts').filter((f) => stateModules.test(f))).toEqual([]);
+    expect(rel('state.ts').filter((f) => stateModules.test(f)).sort()).toEqual([
+      'client/state-binding.ts',
+      'client/state-reconnecting-websocket.ts',
+      'client/state-replica.ts',
+      'client/state-sync.ts',
+      'protocol/patch.ts',
+    ]);
+  });
+
+  it('reaches no Node built-in from resilient-socket/state either', () => {
+    const offenders = [...reachable(resolve(root, 'state.ts')).entries()].flatMap(([file, specifiers]) => [
+      ...specifiers.filter((s) => s.startsWith('node:') || builtinModules.includes(s) || s === 'ws').map((s) => `${file}: ${s}`),
+      ...(/^(server|node|testing)\//.test(file.slice(root.length + 1)) ? [file] : []),
+    ]);
+    expect(offenders).toEqual([]);
   });
 });

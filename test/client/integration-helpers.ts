@@ -20,9 +20,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   return server;
 }
 
-/** A client with fast, deterministic-enough backoff for tests; records what it receives. */
-export function connect(url: string | (() => string), options: ReconnectingWebSocketOptions = {}): TestSocket {
-  const ws = new ReconnectingWebSocket(url, { storage: new MemoryStorage(), initialReconnectDelay: 20, maxReconnectDelay: 200, environment: {}, ...options });
+/**
+ * A client with fast, deterministic-enough backoff for tests; records what it receives.
+ * `Client`: the core `ReconnectingWebSocket` by default, or the synced-state subclass.
+ */
+export function connect(url: string | (() => string), options: ReconnectingWebSocketOptions = {}, Client: typeof ReconnectingWebSocket = ReconnectingWebSocket): TestSocket {
+  const ws = new Client(url, { storage: new MemoryStorage(), initialReconnectDelay: 20, maxReconnectDelay: 200, environment: {}, ...options });
   clients.add(ws);
   return new TestSocket(ws);
 }

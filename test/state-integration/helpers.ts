@@ -7,9 +7,10 @@ import WebSocket from 'ws';
 import type { Json, ServerFrame, StateUpdateFrame } from '../../src/protocol/frames.js';
 import type { ServerStateOptions } from '../../src/server/index.js';
 import type { StateEventEnvelope } from '../../src/server/index.js';
-import type { StateChange } from '../../src/index.js';
+import type { StateChange } from '../../src/state.js';
 import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
 import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
+import { StateReconnectingWebSocket } from '../../src/client/state-reconnecting-websocket.js';
 import { connect, waitFor } from '../client/integration-helpers.js';
 import type { TestSocket } from '../client/integration-helpers.js';
 
@@ -41,7 +42,7 @@ export interface StateSocket extends TestSocket {
 
 /** `connect` from the client integration helpers, recording `state` events. */
 export function stateClient(url: string | (() => string), options: ReconnectingWebSocketOptions = {}): StateSocket {
-  const t = connect(url, options) as StateSocket;
+  const t = connect(url, options, StateReconnectingWebSocket) as StateSocket;
   t.changes = [];
   t.ws.on('state', (c) => t.changes.push(c));
   return t;

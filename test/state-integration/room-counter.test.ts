@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
+import { StateReconnectingWebSocket as ReconnectingWebSocket } from '../../src/client/state-reconnecting-websocket.js';
 import { forget, startServer, teardownAll, waitFor } from '../client/integration-helpers.js';
 import { counterOf, counterState, counterUnderCuts, frameSpy, stateClient } from './helpers.js';
 import type { Counter } from './helpers.js';
