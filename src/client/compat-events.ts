@@ -1,6 +1,6 @@
 /**
  * WebSocket-style events (`addEventListener` and `on*` handlers) next to the typed
- * eventemitter3 events, so code written for `WebSocket` or `reconnecting-websocket` works as is.
+ * `on`/`once`/`off` events, so code written for `WebSocket` or `reconnecting-websocket` works as is.
  */
 
 /** The WebSocket-style event types. */

@@ -127,7 +127,7 @@ export interface QueueFullInfo {
   maxBytes: number;
 }
 
-/** Typed events (eventemitter3). */
+/** Typed events (`on`/`once`/`off`, the eventemitter3 API: see event-emitter.ts). */
 export interface ReconnectingWebSocketEvents {
   /** A connection is open (protocol mode: handshake done). */
   open: (info: OpenInfo) => void;

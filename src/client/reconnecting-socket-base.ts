@@ -4,7 +4,7 @@
  * as a `ProtocolKit`, so that the plain-only `resilient-socket/lite` build leaves it out.
  * See docs/client.md.
  */
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from './event-emitter.js';
 import WebSocketImpl from 'isomorphic-ws';
 import { encodeFrame, utf8Length } from '../protocol/encoding.js';
 import type { Decoded } from '../protocol/codec.js';
