@@ -52,8 +52,10 @@ describe('resilient-socket/lite', () => {
     await ws.send('first');
     expect(ws.mode).toBe('plain');
     await waitFor(() => messages.length === 1, 'the first echo');
+    // The close event, not a poll of the status: the reconnect can be over before a poll sees it.
+    const cut = new Promise((resolve) => ws.once('close', resolve));
     sockets.at(-1)!.terminate();
-    await waitFor(() => ws.status !== 'open', 'the cut');
+    await cut;
     const queued = ['q-1', 'q-2', 'q-3'].map((m) => ws.send(m));
     await Promise.all(queued);
     await waitFor(() => messages.length === 4, 'the queued echoes');
