@@ -20,3 +20,21 @@ describe('defaultStorage', () => {
     expect(defaultStorage()).toBeInstanceOf(IndexedDBStorage);
   });
 });
+
+describe('IndexedDBStorage', () => {
+  it('does not block deleting its database (another tab, a test) and reopens it on next use', async () => {
+    const dbName = `test-delete-${++n}`;
+    const a = new IndexedDBStorage({ dbName });
+    await a.set('k', 1);
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(dbName);
+      req.onsuccess = () => resolve();
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error('deleteDatabase blocked by the open adapter'));
+    });
+    expect(await a.get('k')).toBeUndefined();
+    await a.set('k', 2);
+    expect(await a.get('k')).toBe(2);
+    expect(await a.keys()).toEqual(['k']);
+  });
+});
