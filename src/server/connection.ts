@@ -2,11 +2,15 @@
  * One WebSocket connection: its session, its per-stream delivery cursors and a serial frame queue.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { encodeFrame, ERRORS } from '../protocol/index.js';
 import type { ErrorCode, ErrorFrame, ErrorInfo, NewMessageFrame, Position, Positions, ServerFrame } from '../protocol/index.js';
 import type { StreamEntry } from './stores/store.js';
 import type { ConnectionContext } from './context.js';
+import type { SharedFrame } from './rooms/shared-frame.js';
+import { directSocket } from './rooms/shared-frame.js';
+import type { Corked, WriteBatch } from './rooms/write-batch.js';
 
 /**
  * Delivery cursor of one stream on one connection. While `gated` (replay or join in progress)
@@ -45,8 +49,23 @@ export interface ConnectionObserver {
   slowConsumer(): void;
 }
 
+/**
+ * Move `cursor` to a stream entry if it is new to it; false when the cursor already passed it.
+ * A new epoch (the stream's history was lost and restarted) restarts the cursor.
+ */
+export function advance(cursor: Cursor, entry: StreamEntry): boolean {
+  if (cursor.epoch !== undefined && cursor.epoch !== entry.epoch) {
+    cursor.epoch = entry.epoch;
+    cursor.lastOffset = 0;
+  }
+  if (entry.offset <= cursor.lastOffset) return false;
+  cursor.epoch = entry.epoch;
+  cursor.lastOffset = entry.offset;
+  return true;
+}
+
 /** A live connection. @internal */
-export class Connection implements ConnectionContext {
+export class Connection implements ConnectionContext, Corked {
   /** Unique within this instance. */
   readonly id: string;
   /** `<instanceId>/<connectionId>`: the session owner string stored in the store. */
@@ -69,6 +88,10 @@ export class Connection implements ConnectionContext {
   private readonly maxBufferedBytes: number;
   private settled = false;
   private cut = false;
+  /** The TCP socket pre-built frames are written to, when `ws` allows it (see `directSocket`). */
+  private readonly direct: Socket | undefined;
+  /** The socket is corked by a write batch (see `hold`). */
+  private held = false;
 
   constructor(id: string, instanceId: string, ws: WebSocket, request: IncomingMessage, observer: ConnectionObserver, maxBufferedBytes: number) {
     this.id = id;
@@ -77,6 +100,7 @@ export class Connection implements ConnectionContext {
     this.request = request;
     this.observer = observer;
     this.maxBufferedBytes = maxBufferedBytes;
+    this.direct = directSocket(ws);
   }
 
   /** Leave the handshake phase bookkeeping (answered or closed); idempotent. */
@@ -113,18 +137,20 @@ export class Connection implements ConnectionContext {
     this.checkBuffer();
   }
 
+  /** Whether the send buffer is past half of `maxBufferedBytes` (see `backpressure`). */
+  congested(): boolean {
+    return this.ws.bufferedAmount > this.maxBufferedBytes / 2;
+  }
+
   /**
    * Wait, during a replay, until the send buffer is down to a quarter of `maxBufferedBytes`
    * once it passed half of it: a long replay then flows at the reader's pace instead of cutting
    * it as a slow consumer. False when the connection closed or did not drain in `timeoutMs`
    * (it is then cut).
    */
-  /** Whether the send buffer is past half of `maxBufferedBytes` (see `backpressure`). */
-  congested(): boolean {
-    return this.ws.bufferedAmount > this.maxBufferedBytes / 2;
-  }
-
   async backpressure(timeoutMs = 30_000): Promise<boolean> {
+    // Held writes count in `bufferedAmount` but only wait for the end of the turn: send them now.
+    this.uncork();
     if (this.ws.bufferedAmount <= this.maxBufferedBytes / 2) return this.ws.readyState === this.ws.OPEN;
     const deadline = Date.now() + timeoutMs;
     while (this.ws.bufferedAmount > this.maxBufferedBytes / 4) {
@@ -138,9 +164,52 @@ export class Connection implements ConnectionContext {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  /** Cut the connection when its send buffer passed `maxBufferedBytes`. */
+  /**
+   * Cut the connection when its send buffer passed `maxBufferedBytes`. Held writes (see `hold`)
+   * have not been offered to the socket yet: they are flushed first, and the connection is cut
+   * only if the socket could not take them.
+   */
   private checkBuffer(): void {
-    if (this.ws.bufferedAmount > this.maxBufferedBytes) this.cutSlow();
+    if (this.ws.bufferedAmount <= this.maxBufferedBytes) return;
+    if (this.held) this.uncork();
+    else this.cutSlow();
+  }
+
+  /**
+   * Hold this connection's writes until `batch` ends (the end of this turn of the event loop),
+   * so they leave in one system call. No-op when already held or when frames go through `ws`.
+   */
+  hold(batch: WriteBatch): void {
+    if (this.held || this.direct === undefined) return;
+    this.held = true;
+    batch.hold(this.direct, this);
+  }
+
+  /** Flush held writes (called by the batch, or before waiting for the buffer to drain). */
+  uncork(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.direct!.uncork();
+    this.checkBuffer();
+  }
+
+  /**
+   * Send a live frame shared by every recipient of a fan-out: its pre-built bytes go straight to
+   * the socket, held until `batch` ends.
+   */
+  sendShared(frame: SharedFrame, batch: WriteBatch): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const socket = this.direct;
+    if (socket === undefined) this.ws.send(frame.text);
+    else {
+      if (!this.held) {
+        this.held = true;
+        batch.hold(socket, this);
+      }
+      socket.write(frame.bytes);
+    }
+    this.observer.delivered();
+    this.checkBuffer();
   }
 
   /**
@@ -186,36 +255,12 @@ export class Connection implements ConnectionContext {
     return this.queue;
   }
 
-  /**
-   * Deliver a stream entry (live or replayed) unless it is at or below the cursor. `encoded`
-   * returns the live frame's JSON, shared by every recipient of a fan-out.
-   */
-  deliver(entry: StreamEntry, replay: boolean, encoded?: () => string): boolean {
+  /** Deliver a stream entry (live or replayed) unless it is at or below the cursor. */
+  deliver(entry: StreamEntry, replay: boolean): boolean {
     const cursor = this.cursors.get(entry.stream);
-    if (!cursor) return false;
-    if (cursor.epoch !== undefined && cursor.epoch !== entry.epoch) {
-      // The stream's history was lost and restarted under a new epoch: follow it.
-      cursor.epoch = entry.epoch;
-      cursor.lastOffset = 0;
-    }
-    if (entry.offset <= cursor.lastOffset) return false;
-    cursor.epoch = entry.epoch;
-    cursor.lastOffset = entry.offset;
-    if (encoded && !replay) {
-      if (this.ws.readyState !== this.ws.OPEN) return true;
-      this.ws.send(encoded());
-      this.observer.delivered();
-      this.checkBuffer();
-    } else this.send(toFrame(entry, replay));
+    if (!cursor || !advance(cursor, entry)) return false;
+    this.send(toFrame(entry, replay));
     return true;
-  }
-
-  /** A live entry arrived: buffer it while the stream is gated, deliver it otherwise. */
-  offer(entry: StreamEntry, encoded?: () => string): void {
-    const cursor = this.cursors.get(entry.stream);
-    if (!cursor) return;
-    if (cursor.gated) cursor.buffer.push(entry);
-    else this.deliver(entry, false, encoded);
   }
 
   /** Open the gate of a stream: deliver buffered live entries above the cursor, in order. */

@@ -6,12 +6,15 @@
  */
 import { encodeFrame } from '../../protocol/index.js';
 import type { EntryListener, StreamEntry, Store } from '../stores/store.js';
-import type { Connection } from '../connection.js';
-import { toFrame } from '../connection.js';
+import type { Connection, Cursor } from '../connection.js';
+import { advance, toFrame } from '../connection.js';
+import { SharedFrame } from './shared-frame.js';
+import { WriteBatch } from './write-batch.js';
 
 interface Subscription {
   listener: EntryListener;
-  connections: Set<Connection>;
+  /** Watching connections, each with its cursor of this stream. */
+  members: Map<Connection, Cursor>;
   ready: Promise<void>;
 }
 
@@ -29,6 +32,8 @@ const REPLAY_BATCH = 200;
 /** Fan-out and replay for one server instance. @internal */
 export class Delivery {
   private readonly subscriptions = new Map<string, Subscription>();
+  /** Coalesces the writes of this instance's fan-outs and replays per turn of the event loop. */
+  private readonly batch = new WriteBatch();
 
   constructor(private readonly store: Store) {}
 
@@ -37,19 +42,20 @@ export class Delivery {
    * subscription is active, so a history read made afterwards cannot miss a live entry.
    */
   async watch(conn: Connection, stream: string, epoch: string | undefined, lastOffset: number): Promise<void> {
-    const existing = conn.cursors.get(stream);
-    if (existing) {
-      existing.gated = true;
-      existing.epoch = epoch;
-      existing.lastOffset = lastOffset;
+    let cursor = conn.cursors.get(stream);
+    if (cursor) {
+      cursor.gated = true;
+      cursor.epoch = epoch;
+      cursor.lastOffset = lastOffset;
     } else {
-      conn.cursors.set(stream, { epoch, lastOffset, gated: true, buffer: [] });
+      cursor = { epoch, lastOffset, gated: true, buffer: [] };
+      conn.cursors.set(stream, cursor);
     }
     let sub = this.subscriptions.get(stream);
     if (!sub) {
-      const connections = new Set<Connection>();
-      const listener: EntryListener = (entry) => this.fanOut(connections, entry);
-      const created: Subscription = { listener, connections, ready: Promise.resolve() };
+      const members = new Map<Connection, Cursor>();
+      const listener: EntryListener = (entry) => this.fanOut(members, entry);
+      const created: Subscription = { listener, members, ready: Promise.resolve() };
       created.ready = this.store.subscribe(stream, listener).catch((err: unknown) => {
         // Forget the failed subscription so the next watcher tries again.
         if (this.subscriptions.get(stream) === created) this.subscriptions.delete(stream);
@@ -58,11 +64,11 @@ export class Delivery {
       this.subscriptions.set(stream, created);
       sub = created;
     }
-    sub.connections.add(conn);
+    sub.members.set(conn, cursor);
     try {
       await sub.ready;
     } catch (err) {
-      sub.connections.delete(conn);
+      sub.members.delete(conn);
       conn.cursors.delete(stream);
       throw err;
     }
@@ -72,7 +78,7 @@ export class Delivery {
   async unwatch(conn: Connection, stream: string): Promise<void> {
     conn.cursors.delete(stream);
     const sub = this.subscriptions.get(stream);
-    if (!sub || !sub.connections.delete(conn) || sub.connections.size > 0) return;
+    if (!sub || !sub.members.delete(conn) || sub.members.size > 0) return;
     this.subscriptions.delete(stream);
     await sub.ready.catch(() => {});
     await this.store.unsubscribe(stream, sub.listener);
@@ -108,6 +114,8 @@ export class Delivery {
         if (entry.offset > upTo) return { replayed };
         // Pace the replay to the reader; a connection that closed meanwhile recovers later.
         if (conn.congested() && !(await conn.backpressure())) return { replayed };
+        // The frames of this batch leave together at the end of the turn.
+        conn.hold(this.batch);
         // A RESYNC re-sends below the cursor (the client saw a hole); a replay moves the cursor.
         if (resend) {
           conn.send(toFrame(entry, true));
@@ -119,10 +127,15 @@ export class Delivery {
     }
   }
 
-  private fanOut(connections: Set<Connection>, entry: StreamEntry): void {
-    // Encode once for every recipient, and only if one of them sends it now.
-    let text: string | undefined;
-    const encoded = (): string => (text ??= encodeFrame(toFrame(entry, false)));
-    for (const conn of connections) conn.offer(entry, encoded);
+  /**
+   * A live entry: buffered by the cursors whose stream is gated, sent to the others unless their
+   * cursor already passed it. The frame is encoded and framed once, for every recipient.
+   */
+  private fanOut(members: Map<Connection, Cursor>, entry: StreamEntry): void {
+    const frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
+    for (const [conn, cursor] of members) {
+      if (cursor.gated) cursor.buffer.push(entry);
+      else if (advance(cursor, entry)) conn.sendShared(frame, this.batch);
+    }
   }
 }
