@@ -22,8 +22,8 @@ import type {
 import { GuardedStorage } from '../storage/guarded-storage.js';
 import type { StorageAdapter } from '../storage/storage-adapter.js';
 import { CoalescedWriter } from './coalesced-writer.js';
-import type { OpenInfo, OperationInfo, OperationKind, ReceivedMessage, ReconnectingWebSocketEvents, RecoveryInfo } from './events.js';
-import { OfflineQueue } from './offline-queue.js';
+import type { OpenInfo, OperationInfo, OperationKind, ReceivedMessage, ReconnectingWebSocketEvents, RecoveryInfo, SentInfo } from './events.js';
+import { OfflineQueue, encoded } from './offline-queue.js';
 import type { Operation, QueueItem, QueueSnapshot } from './offline-queue.js';
 import { StreamPositions } from './stream-positions.js';
 import type { Timers } from './timers.js';
@@ -559,13 +559,15 @@ export class ClientSession {
   }
 
   #settle(item: QueueItem, offset?: number, error?: ResilientSocketError, version?: number): void {
-    const info = describe(item);
-    this.#host.emit('sent', { ...info, ...(offset === undefined ? {} : { offset }), ...(error ? { error } : {}) });
+    const info: SentInfo = describe(item);
+    if (offset !== undefined) info.offset = offset;
+    if (error) info.error = error;
+    this.#host.emit('sent', info);
     const d = this.#pending.get(item.key);
     if (!d) return;
     this.#pending.delete(item.key);
     if (error) d.reject(error);
-    else if (item.op.type === 'MESSAGE') d.resolve({ id: item.op.id, ...(offset === undefined ? {} : { offset }) });
+    else if (item.op.type === 'MESSAGE') d.resolve(offset === undefined ? { id: item.op.id } : { id: item.op.id, offset });
     else d.resolve(item.op.type === 'STATE_EVENT' ? (version === undefined ? {} : { version }) : undefined);
   }
 
@@ -658,12 +660,8 @@ export class ClientSession {
         this.#saveMain();
         return;
       }
-      if (item.encoded?.seq !== item.seq) {
-        // Renumbered or restored from storage: encode again (and keep it for the next re-send).
-        const text = encodeFrame({ ...item.op, seq: item.seq } as ClientFrame);
-        item.encoded = { seq: item.seq, text, bytes: utf8Length(text) };
-      }
-      if (!this.#host.transmitText(item.encoded.text, item.encoded.bytes)) return;
+      const frame = encoded(item);
+      if (!this.#host.transmitText(frame.text, frame.bytes)) return;
       this.#transmittedUpTo = item.seq;
     }
   }
@@ -678,8 +676,12 @@ const ERROR_ACK_GRACE_MS = 2_000;
 function describe(item: QueueItem): OperationInfo {
   const op = item.op;
   switch (op.type) {
-    case 'MESSAGE':
-      return { kind: 'message', id: op.id, ...(op.room === undefined ? {} : { room: op.room }), ...(op.to === undefined ? {} : { to: op.to }), data: op.data, restored: item.restored };
+    case 'MESSAGE': {
+      const info: OperationInfo = { kind: 'message', id: op.id, data: op.data, restored: item.restored };
+      if (op.room !== undefined) info.room = op.room;
+      if (op.to !== undefined) info.to = op.to;
+      return info;
+    }
     case 'JOIN_ROOM':
       return { kind: 'join', room: op.room, restored: item.restored };
     case 'LEAVE_ROOM':

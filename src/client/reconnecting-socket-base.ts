@@ -11,7 +11,7 @@ import type { Decoded } from '../protocol/codec.js';
 import { CLOSE_CODES, ERRORS, ResilientSocketError, STOP_CLOSE_CODES } from '../protocol/errors.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { SUBPROTOCOL } from '../protocol/frames.js';
-import type { ClientFrame, Json, ServerFrame } from '../protocol/frames.js';
+import type { ClientFrame, Json, MessageFrame, ServerFrame } from '../protocol/frames.js';
 import type { ClientSession, SendOptions, SendResult, StateEventResult } from './client-session.js';
 import type { StateBinding, StateValue } from './state-binding.js';
 import type { StateChange } from './state-replica.js';
@@ -100,6 +100,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   readonly #compat = new CompatEvents(this);
   readonly #plain: PlainQueue;
   readonly #ready: Promise<void>;
+  /** `#ready` has resolved. */
+  #loaded = false;
   #session: ClientSession | undefined;
   #state: StateBinding | undefined;
   #status: ConnectionStatus = 'connecting';
@@ -153,6 +155,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     }
     this.#ready = this.#init();
     void this.#ready.then(() => {
+      this.#loaded = true;
       if (!this.#closedForGood) void this.#connect();
     });
   }
@@ -267,24 +270,33 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
    * rejection; failures are also reported by events.
    */
   send(data: unknown, options: SendOptions = {}): Promise<SendResult | undefined> {
-    return handled(this.#send(data, options));
+    try {
+      return handled(this.#send(data, options));
+    } catch (error) {
+      return handled(Promise.reject(error));
+    }
   }
 
-  async #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
-    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+  // Not async: once the session is loaded, a send costs no extra promise hops.
+  #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
+    if (this.#closedByApp) return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again'));
     if (this.#isPlain()) return this.#sendPlain(data as PlainData);
     if (isBinary(data)) {
-      throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)");
+      return Promise.reject(new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)"));
     }
-    await this.#ready;
-    if (this.#isPlain()) return this.#sendPlain(data as PlainData);
-    const session = this.#session!;
-    const id = options.id ?? session.nextMessageId();
-    const op = { type: 'MESSAGE' as const, id, data: data as Json, ...(options.room === undefined ? {} : { room: options.room }), ...(options.to === undefined ? {} : { to: options.to }) };
-    const result = await session.enqueue(op, 'message');
+    if (!this.#loaded) return this.#ready.then(() => (this.#isPlain() ? this.#sendPlain(data as PlainData) : this.#send(data, options)));
+    const session = this.#session;
+    if (!session) return Promise.reject(new ResilientSocketError('ERR_NOT_READY', 'the session could not be prepared (see the error event)'));
+    const op: Omit<MessageFrame, 'seq'> = { type: 'MESSAGE', id: options.id ?? session.nextMessageId(), data: data as Json };
+    if (options.room !== undefined) op.room = options.room;
+    if (options.to !== undefined) op.to = options.to;
+    return session.enqueue(op, 'message').then(this.#countOut);
+  }
+
+  readonly #countOut = <T>(result: T): T => {
     this.#stats.messagesOut++;
     return result;
-  }
+  };
 
   /** Join a room (protocol mode); resolves when the server confirms. Queued while offline. */
   join(room: string): Promise<void> {
@@ -724,7 +736,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   #deliver(message: ReceivedMessage): void {
     this.#stats.messagesIn++;
     this.#emit('message', message);
-    this.#compat.dispatch('message', { type: 'message', ...message });
+    // dispatch() copies the fields into its event (and sets `type`): no copy of our own here
+    this.#compat.dispatch('message', message as unknown as { type: 'message' } & Record<string, unknown>);
   }
 
   #emitClose(info: CloseInfo): void {

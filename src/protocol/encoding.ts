@@ -9,8 +9,13 @@ export function encodeFrame(frame: ClientFrame | ServerFrame): string {
   return JSON.stringify(frame);
 }
 
+/** Only ASCII: one byte per character. */
+const ASCII = /^[\0-\x7f]*$/;
+
 /** UTF-8 byte length of a string without allocating a buffer (no TextEncoder needed). */
 export function utf8Length(text: string): number {
+  // The regex engine scans ASCII text several times faster than a charCodeAt loop.
+  if (ASCII.test(text)) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
