@@ -160,85 +160,55 @@ function invalid(message: string): never {
   throw new ResilientSocketError('ERR_INVALID_OPTION', message);
 }
 
-function number(o: Record<string, unknown>, name: string, def: number, check: 'ms' | 'positive' | 'factor' | 'count'): number {
-  const v = o[name];
-  if (v === undefined) return def;
-  const ok =
-    typeof v === 'number' &&
-    !Number.isNaN(v) &&
-    (check === 'factor' ? v >= 1 && Number.isFinite(v) : check === 'count' ? (Number.isInteger(v) || v === Infinity) && v >= 0 : check === 'positive' ? Number.isFinite(v) && v > 0 : Number.isFinite(v) && v >= 0);
-  if (!ok) {
-    const what = { ms: 'a non-negative finite number of ms', positive: 'a positive finite number', factor: 'a finite number >= 1', count: 'a non-negative integer or Infinity' }[check];
-    invalid(`options.${name} must be ${what}, got ${String(v)}`);
-  }
-  return v as number;
-}
+/** What a numeric option must be (`o`: optional, positive; undefined unless given). */
+type Check = 'ms' | 'positive' | 'factor' | 'count' | 'o';
 
-function optionalNumber(o: Record<string, unknown>, name: string): number | undefined {
-  return o[name] === undefined ? undefined : number(o, name, 0, 'positive');
-}
+const CHECKS: Record<Check, [ok: (v: number) => boolean, what: string]> = {
+  ms: [(v) => Number.isFinite(v) && v >= 0, 'a non-negative finite number of ms'],
+  positive: [(v) => Number.isFinite(v) && v > 0, 'a positive finite number'],
+  o: [(v) => Number.isFinite(v) && v > 0, 'a positive finite number'],
+  factor: [(v) => Number.isFinite(v) && v >= 1, 'a finite number >= 1'],
+  count: [(v) => (Number.isInteger(v) || v === Infinity) && v >= 0, 'a non-negative integer or Infinity'],
+};
 
-function bool(o: Record<string, unknown>, name: string, def: boolean): boolean {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'boolean') invalid(`options.${name} must be a boolean, got ${typeof v}`);
-  return v;
-}
+/** The numeric options and their checks, in validation order (defaults: {@link DEFAULTS}). */
+const NUMBERS =
+  'storageTimeout:positive initialReconnectDelay:ms maxReconnectDelay:ms fastReconnectMaxDelay:ms fastReconnectWindow:ms ' +
+  'reconnectFactor:factor maxRetries:count connectTimeout:positive heartbeatInterval:o heartbeatTimeout:o ackInterval:ms ' +
+  'ackEvery:positive maxQueueLength:count maxQueueBytes:count';
 
 /** Validate options and apply defaults. Throws `ERR_INVALID_OPTION` with the offending option named. @internal */
 export function resolveOptions(options: ReconnectingWebSocketOptions | undefined, defaultMode: Mode = DEFAULTS.mode): ResolvedOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) invalid('options must be an object');
   const o = (options ?? {}) as Record<string, unknown>;
-  const mode = o.mode ?? defaultMode;
+  const r: Record<string, unknown> = { ...o };
+  const mode = (r.mode = o.mode ?? defaultMode);
   if (mode !== 'auto' && mode !== 'protocol' && mode !== 'plain') invalid(`options.mode must be 'auto', 'protocol' or 'plain', got ${String(mode)}`);
-  const jitter = o.jitter ?? DEFAULTS.jitter;
+  const jitter = (r.jitter = o.jitter ?? DEFAULTS.jitter);
   if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') invalid(`options.jitter must be 'full', 'equal' or 'none', got ${String(jitter)}`);
-  const protocols = o.protocols === undefined ? [] : typeof o.protocols === 'string' ? [o.protocols] : o.protocols;
+  const protocols = (r.protocols = o.protocols === undefined ? [] : typeof o.protocols === 'string' ? [o.protocols] : o.protocols);
   if (!Array.isArray(protocols) || !protocols.every((p) => typeof p === 'string' && p.length > 0)) invalid('options.protocols must be a string or an array of non-empty strings');
-  for (const fn of ['WebSocket', 'random', 'now'] as const) {
+  for (const fn of ['WebSocket', 'random', 'now']) {
     if (o[fn] !== undefined && typeof o[fn] !== 'function') invalid(`options.${fn} must be a function`);
   }
-  const timers = o.timers as Timers | undefined;
-  if (timers !== undefined && (typeof timers?.setTimeout !== 'function' || typeof timers?.clearTimeout !== 'function')) {
-    invalid('options.timers must have setTimeout and clearTimeout functions');
-  }
-  const storage = o.storage as StorageAdapter | undefined;
-  if (storage !== undefined && (typeof storage?.get !== 'function' || typeof storage?.set !== 'function' || typeof storage?.delete !== 'function')) {
-    invalid('options.storage must have get, set and delete methods');
-  }
+  r.random ??= Math.random;
+  r.now ??= Date.now;
+  const has = (v: unknown, methods: string[]) => v === undefined || methods.every((m) => typeof (v as Record<string, unknown> | null)?.[m] === 'function');
+  if (!has(o.timers, ['setTimeout', 'clearTimeout'])) invalid('options.timers must have setTimeout and clearTimeout functions');
+  if (!has(o.storage, ['get', 'set', 'delete'])) invalid('options.storage must have get, set and delete methods');
   if (o.sessionKey !== undefined && (typeof o.sessionKey !== 'string' || o.sessionKey.length === 0)) invalid('options.sessionKey must be a non-empty string');
   if (o.binaryType !== undefined && o.binaryType !== 'blob' && o.binaryType !== 'arraybuffer') invalid("options.binaryType must be 'blob' or 'arraybuffer'");
-  const resolved: ResolvedOptions = {
-    mode,
-    protocols: protocols as string[],
-    WebSocket: o.WebSocket as WebSocketConstructor | undefined,
-    timers,
-    random: (o.random as () => number) ?? Math.random,
-    now: (o.now as () => number) ?? Date.now,
-    storage,
-    storageTimeout: number(o, 'storageTimeout', DEFAULTS.storageTimeout, 'positive'),
-    sessionKey: o.sessionKey as string | undefined,
-    auth: o.auth as ReconnectingWebSocketOptions['auth'],
-    initialReconnectDelay: number(o, 'initialReconnectDelay', DEFAULTS.initialReconnectDelay, 'ms'),
-    maxReconnectDelay: number(o, 'maxReconnectDelay', DEFAULTS.maxReconnectDelay, 'ms'),
-    fastReconnectMaxDelay: number(o, 'fastReconnectMaxDelay', DEFAULTS.fastReconnectMaxDelay, 'ms'),
-    fastReconnectWindow: number(o, 'fastReconnectWindow', DEFAULTS.fastReconnectWindow, 'ms'),
-    reconnectFactor: number(o, 'reconnectFactor', DEFAULTS.reconnectFactor, 'factor'),
-    jitter,
-    maxRetries: number(o, 'maxRetries', DEFAULTS.maxRetries, 'count'),
-    connectTimeout: number(o, 'connectTimeout', DEFAULTS.connectTimeout, 'positive'),
-    heartbeatInterval: optionalNumber(o, 'heartbeatInterval'),
-    heartbeatTimeout: optionalNumber(o, 'heartbeatTimeout'),
-    ackInterval: number(o, 'ackInterval', DEFAULTS.ackInterval, 'ms'),
-    ackEvery: number(o, 'ackEvery', DEFAULTS.ackEvery, 'positive'),
-    maxQueueLength: number(o, 'maxQueueLength', DEFAULTS.maxQueueLength, 'count'),
-    maxQueueBytes: number(o, 'maxQueueBytes', DEFAULTS.maxQueueBytes, 'count'),
-    reconnectOnOnline: bool(o, 'reconnectOnOnline', true),
-    reconnectOnVisible: bool(o, 'reconnectOnVisible', true),
-    environment: o.environment as Environment | undefined,
-    startClosed: bool(o, 'startClosed', false),
-    binaryType: o.binaryType as 'blob' | 'arraybuffer' | undefined,
-  };
+  for (const spec of NUMBERS.split(' ')) {
+    const [name, check] = spec.split(':') as [keyof typeof DEFAULTS, Check];
+    const v = o[name];
+    if (v === undefined) r[name] = check === 'o' ? undefined : DEFAULTS[name];
+    else if (typeof v !== 'number' || !CHECKS[check][0](v)) invalid(`options.${name} must be ${CHECKS[check][1]}, got ${String(v)}`);
+  }
+  for (const name of ['reconnectOnOnline', 'reconnectOnVisible', 'startClosed']) {
+    const v = (r[name] = o[name] === undefined ? name !== 'startClosed' : o[name]);
+    if (typeof v !== 'boolean') invalid(`options.${name} must be a boolean, got ${typeof v}`);
+  }
+  const resolved = r as unknown as ResolvedOptions;
   if (resolved.maxReconnectDelay < resolved.initialReconnectDelay) {
     invalid(`options.maxReconnectDelay (${resolved.maxReconnectDelay}) must be >= options.initialReconnectDelay (${resolved.initialReconnectDelay})`);
   }
