@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/server/stores/memory.js';
+import type { Json } from '../../src/protocol/index.js';
 import { storeConformance } from './conformance.js';
 import { KEEP_ALL, entry } from './conformance-context.js';
 
@@ -56,6 +57,29 @@ describe('MemoryStore', () => {
     expect(entries[0]!.data).toEqual({ list: [1] });
     expect(Object.isFrozen(entries[0]!.data)).toBe(true);
     expect(result.status === 'appended' && Object.isFrozen(result.entry)).toBe(true);
+    await store.close();
+  });
+
+  it('stores nested data as a frozen copy and keeps an own __proto__ key as data', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    const data = JSON.parse('{"a":[{"b":1},[2,"c"]],"__proto__":{"polluted":true},"n":null}') as Json;
+    await store.append('room:r', { id: 'm', from: null, user: null, data }, KEEP_ALL);
+    const stored = (await store.read('room:r', 0, 10)).entries[0]!.data as Record<string, Json>;
+    expect(JSON.stringify(stored)).toBe(JSON.stringify(data));
+    expect(Object.getPrototypeOf(stored)).toBe(Object.prototype);
+    expect(Object.hasOwn(stored, '__proto__')).toBe(true);
+    const list = stored.a as Json[];
+    expect([stored, list, list[0], list[1], stored.__proto__].every((v) => Object.isFrozen(v))).toBe(true);
+    await store.close();
+  });
+
+  it('keeps the newest maxCount entries when appends pass the count one at a time or after a lower limit', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    for (let i = 1; i <= 10; i++) await store.append('room:r', entry(`m${i}`), { maxCount: 4, maxAgeMs: 60_000 });
+    expect((await store.read('room:r', 0, 100)).entries.map((e) => e.id)).toEqual(['m7', 'm8', 'm9', 'm10']);
+    await store.append('room:r', entry('m11'), { maxCount: 2, maxAgeMs: 60_000 });
+    expect((await store.read('room:r', 0, 100)).entries.map((e) => e.id)).toEqual(['m10', 'm11']);
+    expect(await store.info('room:r')).toMatchObject({ firstOffset: 10, lastOffset: 11 });
     await store.close();
   });
 
