@@ -17,8 +17,9 @@ test('messages still queued at a reload are restored from IndexedDB and sent onc
   await expect
     .poll(() =>
       ada.evaluate(async (ids) => {
+        // The queue holds frames (as objects, or as frame texts): look for the id in either form.
         const stored = JSON.stringify(await window.demo.storage.get(`resilient-socket:${window.demo.sessionKey}:session`));
-        return ids.filter((id) => stored.includes(`"${id}"`));
+        return ids.filter((id) => stored.includes(`"${id}"`) || stored.includes(`\\"${id}\\"`));
       }, queued),
     )
     .toEqual(queued);
