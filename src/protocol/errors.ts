@@ -16,61 +16,80 @@ export interface ErrorInfo {
   readonly action: ErrorAction;
 }
 
-/** The registry. Keys are the stable error codes. */
-export const ERRORS = {
-  // Frames and protocol
-  ERR_BAD_JSON: { action: 'none' },
-  ERR_BAD_FRAME: { action: 'none' },
-  ERR_UNKNOWN_TYPE: { action: 'none' },
-  ERR_FRAME_TOO_LARGE: { closeCode: 1009, action: 'reconnect' },
-  ERR_BINARY_NOT_SUPPORTED: { action: 'none' },
-  ERR_NOT_READY: { closeCode: 4000, action: 'reconnect' },
-  ERR_UNSUPPORTED_VERSION: { closeCode: 4000, action: 'reconnect' },
-  ERR_PROTOCOL: { closeCode: 4000, action: 'reconnect' },
-  ERR_HANDSHAKE_TIMEOUT: { closeCode: 4006, action: 'reconnect' },
-  ERR_OUT_OF_ORDER: { action: 'reconnect' },
-  // Sessions and recovery
-  ERR_SESSION_EXPIRED: { action: 'none' },
-  ERR_SESSION_UNKNOWN: { action: 'none' },
-  ERR_TOKEN_REJECTED: { action: 'none' },
-  ERR_HISTORY_GAP: { action: 'none' },
-  ERR_SESSION_TAKEN_OVER: { closeCode: 4002, action: 'stop' },
-  ERR_RESUME_RATE_LIMITED: { closeCode: 4003, action: 'reconnect' },
-  // Authorization and limits
-  ERR_UNAUTHORIZED: { closeCode: 4001, action: 'stop' },
-  ERR_FORBIDDEN: { action: 'none' },
-  ERR_ORIGIN_REJECTED: { closeCode: 4007, action: 'stop' },
-  ERR_NOT_IN_ROOM: { action: 'none' },
-  ERR_UNKNOWN_TARGET: { action: 'none' },
-  ERR_ROOM_LIMIT: { action: 'none' },
-  ERR_RATE_LIMITED: { closeCode: 4003, action: 'reconnect' },
-  ERR_SLOW_CONSUMER: { closeCode: 4004, action: 'reconnect' },
-  ERR_SESSION_LIMIT: { closeCode: 4010, action: 'reconnect' },
-  ERR_TOO_MANY_HANDSHAKES: { closeCode: 4010, action: 'reconnect' },
-  ERR_OUTBOX_FULL: { action: 'none' },
-  // Server health
-  ERR_STORE_UNAVAILABLE: { closeCode: 4005, action: 'reconnect' },
-  ERR_INTERNAL: { closeCode: 1011, action: 'reconnect' },
-  ERR_HEARTBEAT_TIMEOUT: { closeCode: 4009, action: 'reconnect' },
-  ERR_FAULT_INJECTED: { closeCode: 4008, action: 'reconnect' },
-  // State
-  ERR_STATE_REJECTED: { action: 'none' },
-  ERR_STATE_GAP: { action: 'none' },
-  ERR_NO_STATE: { action: 'none' },
-  // Client-side
-  ERR_QUEUE_FULL: { action: 'none' },
-  ERR_CLOSED: { action: 'none' },
-  ERR_CONNECT_TIMEOUT: { action: 'reconnect' },
-  ERR_CONNECT_FAILED: { action: 'reconnect' },
-  ERR_MAX_RETRIES: { action: 'stop' },
-  ERR_STORAGE_FAILED: { action: 'none' },
-  ERR_INVALID_OPTION: { action: 'none' },
-  ERR_MESSAGE_TOO_LARGE: { action: 'none' },
-  ERR_NOT_SUPPORTED: { action: 'none' },
-} as const satisfies Record<string, ErrorInfo>;
-
 /** Every stable error code. */
-export type ErrorCode = keyof typeof ERRORS;
+export type ErrorCode =
+  | 'ERR_BAD_JSON'
+  | 'ERR_BAD_FRAME'
+  | 'ERR_UNKNOWN_TYPE'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_BINARY_NOT_SUPPORTED'
+  | 'ERR_NOT_READY'
+  | 'ERR_UNSUPPORTED_VERSION'
+  | 'ERR_PROTOCOL'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_OUT_OF_ORDER'
+  | 'ERR_SESSION_EXPIRED'
+  | 'ERR_SESSION_UNKNOWN'
+  | 'ERR_TOKEN_REJECTED'
+  | 'ERR_HISTORY_GAP'
+  | 'ERR_SESSION_TAKEN_OVER'
+  | 'ERR_RESUME_RATE_LIMITED'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_ORIGIN_REJECTED'
+  | 'ERR_NOT_IN_ROOM'
+  | 'ERR_UNKNOWN_TARGET'
+  | 'ERR_ROOM_LIMIT'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_SLOW_CONSUMER'
+  | 'ERR_SESSION_LIMIT'
+  | 'ERR_TOO_MANY_HANDSHAKES'
+  | 'ERR_OUTBOX_FULL'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_INTERNAL'
+  | 'ERR_HEARTBEAT_TIMEOUT'
+  | 'ERR_FAULT_INJECTED'
+  | 'ERR_STATE_REJECTED'
+  | 'ERR_STATE_GAP'
+  | 'ERR_NO_STATE'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_CLOSED'
+  | 'ERR_CONNECT_TIMEOUT'
+  | 'ERR_CONNECT_FAILED'
+  | 'ERR_MAX_RETRIES'
+  | 'ERR_STORAGE_FAILED'
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_NOT_SUPPORTED';
+
+/**
+ * The registry, written compactly because the browser bundle carries it: one
+ * `CODE[:closeCode[:action]]` per entry (`ERR_` left off; action `r` reconnect, `s` stop, none
+ * by default). docs/errors.md has the same table in full; a test keeps the two equal.
+ */
+const TABLE =
+  // Frames and protocol
+  'BAD_JSON BAD_FRAME UNKNOWN_TYPE FRAME_TOO_LARGE:1009:r BINARY_NOT_SUPPORTED NOT_READY:4000:r UNSUPPORTED_VERSION:4000:r PROTOCOL:4000:r HANDSHAKE_TIMEOUT:4006:r OUT_OF_ORDER::r ' +
+  // Sessions and recovery
+  'SESSION_EXPIRED SESSION_UNKNOWN TOKEN_REJECTED HISTORY_GAP SESSION_TAKEN_OVER:4002:s RESUME_RATE_LIMITED:4003:r ' +
+  // Authorization and limits
+  'UNAUTHORIZED:4001:s FORBIDDEN ORIGIN_REJECTED:4007:s NOT_IN_ROOM UNKNOWN_TARGET ROOM_LIMIT RATE_LIMITED:4003:r SLOW_CONSUMER:4004:r SESSION_LIMIT:4010:r TOO_MANY_HANDSHAKES:4010:r OUTBOX_FULL ' +
+  // Server health
+  'STORE_UNAVAILABLE:4005:r INTERNAL:1011:r HEARTBEAT_TIMEOUT:4009:r FAULT_INJECTED:4008:r ' +
+  // State
+  'STATE_REJECTED STATE_GAP NO_STATE ' +
+  // Client-side
+  'QUEUE_FULL CLOSED CONNECT_TIMEOUT::r CONNECT_FAILED::r MAX_RETRIES::s STORAGE_FAILED INVALID_OPTION MESSAGE_TOO_LARGE NOT_SUPPORTED';
+
+/** The registry. Keys are the stable error codes. */
+export const ERRORS = {} as Readonly<Record<ErrorCode, ErrorInfo>>;
+for (const entry of TABLE.split(' ')) {
+  const [name, close, action] = entry.split(':');
+  (ERRORS as Record<string, ErrorInfo>)[`ERR_${name}`] = {
+    ...(close ? { closeCode: Number(close) } : {}),
+    action: action === 'r' ? 'reconnect' : action === 's' ? 'stop' : 'none',
+  };
+}
 
 /** Whether `code` is a registered error code. */
 export function isErrorCode(code: unknown): code is ErrorCode {

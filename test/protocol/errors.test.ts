@@ -74,4 +74,18 @@ describe('error registry', () => {
     expect(err.message).toBe('ERR_SLOW_CONSUMER');
     expect(new ResilientSocketError('ERR_SLOW_CONSUMER', 'cut').message).toBe('cut');
   });
+
+  it('has exactly the codes of the ErrorCode type, and entries of the documented shape', () => {
+    const source = readFileSync(join(root, 'src/protocol/errors.ts'), 'utf8');
+    const union = /export type ErrorCode =([^;]*);/.exec(source)![1]!;
+    const typed = [...union.matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1]);
+    expect(Object.keys(ERRORS)).toEqual(typed);
+    for (const [code, info] of Object.entries(ERRORS)) {
+      expect(['reconnect', 'stop', 'none'], code).toContain(info.action);
+      expect(Object.keys(info).sort(), code).toEqual(info.closeCode === undefined ? ['action'] : ['action', 'closeCode']);
+      if (info.closeCode !== undefined) expect(Number.isInteger(info.closeCode), code).toBe(true);
+    }
+    expect(isErrorCode('toString')).toBe(false);
+  });
 });
+
