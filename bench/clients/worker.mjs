@@ -4,13 +4,24 @@
 import { serve, cpuMs } from '../lib/rpc.mjs';
 import { adapter } from './adapters.mjs';
 
-// Durations inside this process and one-way latencies use `now()`. Every timestamp another
-// process compares against (opens, closes, attempts, sends, receptions vs. the parent's cut,
-// kill and restore times and the servers' upgrade log) uses the wall clock, `Date.now()`:
+// Durations inside this process use `now()`, fan-out stamps `shared()` (below). Every other
+// timestamp another process compares against (opens, closes, attempts, sends, receptions vs. the
+// parent's cut, kill and restore times and the servers' upgrade log) uses the wall clock, `Date.now()`:
 // `performance.timeOrigin + performance.now()` is this process's wall clock at start plus a
 // monotonic count, so after a wall-clock step it disagrees with every other process's
 // `Date.now()` (a storm run once saw every missed message 3 s *before* the proxy let anyone in).
 const now = () => performance.timeOrigin + performance.now();
+// Fan-out stamps (a publisher's send time in the message, a subscriber's receptions, the
+// throughput window) are compared between the publisher and the subscriber process at
+// sub-millisecond scale, which neither clock above allows: each process's `timeOrigin` is taken
+// on its own at start (processes disagree by up to a few ms), and `Date.now()` has 1 ms steps.
+// `process.hrtime()` reads the system's monotonic clock (CLOCK_MONOTONIC on Linux, counted from
+// boot and shared by every process on the machine, never stepped), so a difference between two
+// processes' readings is a true duration. In ms, as a float.
+const shared = () => {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+};
 const payload = (i, size) => {
   const head = `${i}:`;
   return head + 'x'.repeat(Math.max(0, size - head.length));
@@ -86,10 +97,10 @@ async function open({ lib, base, n, first = 0, rooms, concurrency = 50, seqMode 
 }
 
 function receive(c, m) {
-  const t = now();
-  const wall = Date.now();
   const id = String(m.id);
   if (c.seq) {
+    // compared with the publisher's stamps: the shared clock
+    const t = shared();
     // ordered stream `prefix<k>`: count, duplicates, gaps without keeping every id
     const p = id.replace(/\d+$/, '');
     const k = Number(id.slice(p.length));
@@ -109,7 +120,7 @@ function receive(c, m) {
   }
   const r = c.recv.get(id);
   if (r) r[0]++;
-  else c.recv.set(id, [1, wall]);
+  else c.recv.set(id, [1, Date.now()]);
 }
 
 function sendOne(c) {
@@ -146,19 +157,20 @@ function stopTraffic() {
 async function publish({ count, prefix = 'f', size = 100, rateHz = 0, window = 100, maxMs = 120_000 }) {
   const c = fleet[0];
   const own = () => c.seq?.get(prefix)?.got ?? 0;
-  const t0 = now();
+  // `t0`, `t1` and every message's `t` are on the shared clock, like the subscribers' receptions
+  const t0 = shared();
   const deadline = Date.now() + maxMs;
   let k = 0;
   for (; k < count && Date.now() < deadline; k++) {
     if (rateHz > 0) {
-      const wait = t0 + (k * 1000) / rateHz - now();
+      const wait = t0 + (k * 1000) / rateHz - shared();
       if (wait > 1) await sleep(wait);
     } else {
       while (k - own() >= window && Date.now() < deadline) await sleep(1);
     }
-    c.h.send({ id: `${prefix}${k}`, t: now(), data: payload(k, size) });
+    c.h.send({ id: `${prefix}${k}`, t: shared(), data: payload(k, size) });
   }
-  return { t0, t1: now(), sent: k };
+  return { t0, t1: shared(), sent: k };
 }
 
 /**

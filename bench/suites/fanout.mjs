@@ -2,7 +2,10 @@
 // all in one room of one server process; 100-byte messages. Throughput: `count` messages sent
 // as fast as the publisher's own copies return (at most `window` outstanding); deliveries per
 // second = subscribers x messages / (last delivery - first send). Latency: `rateHz` messages per
-// second for `latencyMs`, one-way publisher -> subscriber, p50/p99 over every delivery.
+// second for `latencyMs`, one-way publisher -> subscriber, p50/p99 over every delivery. Sends,
+// receptions and the message stamps are all read from the clock both client processes share
+// (`shared()` in clients/worker.mjs: the system's monotonic clock), so these differences between
+// two processes carry no clock offset.
 import { startServer, startClient } from '../lib/servers.mjs';
 import { summariseRuns, percentile } from '../lib/stats.mjs';
 
@@ -29,6 +32,7 @@ async function fanoutOnce({ variant, subscribers, count, window, rateHz, latency
     const cpu = async () => ({ subs: await subs.request('cpu'), srv: await srv.worker.request('cpu') });
     const cpuMs = (a, b) => (b.user + b.system - a.user - a.system) / 1000;
     const c0 = await cpu();
+    // t0 (publisher) and each subscriber's `last` reception are on the shared clock
     const { t0 } = await pub.request('publish', { count, prefix: 'f', window, maxMs }, maxMs + 10_000);
     // poll a cheap count; the full report (with every latency sample) is fetched once at the end,
     // so serialising it never competes with the deliveries being measured
