@@ -3,8 +3,8 @@
  * frames may be binary, and without acks there is nothing to resume). Bounded like the
  * protocol queue. @internal
  */
-import { utf8Length } from '../protocol/encoding.js';
 import { ResilientSocketError } from '../protocol/errors.js';
+import { byteLength, isBinary } from './socket-utils.js';
 
 /** Data `send()` accepts in plain mode. */
 export type PlainData = string | ArrayBufferLike | ArrayBufferView | Blob | object | number | boolean | null;
@@ -37,7 +37,7 @@ export class PlainQueue {
   /** Queue a frame; resolves once it is handed to a socket. Throws `ERR_QUEUE_FULL`. */
   push(data: PlainData): Promise<unknown> {
     const raw = toRaw(data);
-    const bytes = sizeOf(raw);
+    const bytes = byteLength(raw);
     if (this.#entries.length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes) {
       throw new ResilientSocketError('ERR_QUEUE_FULL', `offline queue full (${this.#entries.length}/${this.#limits.maxLength} frames, ${this.#bytes}+${bytes}/${this.#limits.maxBytes} bytes)`, {
         details: { length: this.#entries.length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes },
@@ -49,7 +49,7 @@ export class PlainQueue {
   /** Take over a message queued before the server turned out to be plain (no bounds: it was accepted). */
   adopt(data: PlainData, resolve: (value: unknown) => void, reject: (error: ResilientSocketError) => void): void {
     const raw = toRaw(data);
-    this.#add({ raw, bytes: sizeOf(raw), resolve, reject });
+    this.#add({ raw, bytes: byteLength(raw), resolve, reject });
   }
 
   /** Hand every frame to `send`, in order; stops at the first that throws (the socket broke). */
@@ -81,15 +81,7 @@ export class PlainQueue {
   }
 }
 
+/** What goes on the wire: text and binary as they are, anything else as JSON. */
 function toRaw(data: PlainData): Entry['raw'] {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
-  if (typeof Blob !== 'undefined' && data instanceof Blob) return data;
-  return JSON.stringify(data);
-}
-
-function sizeOf(raw: Entry['raw']): number {
-  if (typeof raw === 'string') return utf8Length(raw);
-  if (typeof Blob !== 'undefined' && raw instanceof Blob) return raw.size;
-  return (raw as ArrayBufferLike | ArrayBufferView).byteLength;
+  return typeof data === 'string' || isBinary(data) ? (data as Entry['raw']) : JSON.stringify(data);
 }
