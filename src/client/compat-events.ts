@@ -3,6 +3,8 @@
  * `on`/`once`/`off` events, so code written for `WebSocket` or `reconnecting-websocket` works as is.
  */
 
+import { rethrowLater } from './socket-utils.js';
+
 /** The WebSocket-style event types. */
 export type CompatEventType = 'open' | 'message' | 'close' | 'error';
 
@@ -40,18 +42,15 @@ export class CompatEvents {
 
   /** Call the `on<type>` handler, then the listeners; a throwing listener never stops the others. */
   dispatch(type: CompatEventType, fields: { type: CompatEventType } & Record<string, unknown>): void {
-    const event: CompatEvent = { ...fields, type, target: this.#target };
-    const handler = this.#target[`on${type}`];
-    const all: Registered[] = handler ? [handler, ...(this.#listeners.get(type) ?? [])] : [...(this.#listeners.get(type) ?? [])];
-    for (const listener of all) {
+    const target = this.#target;
+    const event: CompatEvent = { ...fields, type, target };
+    for (const listener of [target[`on${type}`], ...(this.#listeners.get(type) ?? [])]) {
       try {
-        if (typeof listener === 'function') listener.call(this.#target, event);
-        else listener.handleEvent(event);
+        if (typeof listener === 'function') listener.call(target, event);
+        else listener?.handleEvent(event);
       } catch (error) {
         // Like a browser: report the listener's error without breaking the dispatch.
-        setTimeout(() => {
-          throw error;
-        }, 0);
+        rethrowLater(error);
       }
     }
   }
