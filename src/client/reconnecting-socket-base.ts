@@ -102,6 +102,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   readonly #ready: Promise<void>;
   /** `#ready` has resolved. */
   #loaded = false;
+  /** A `message` listener was ever added with addEventListener. */
+  #compatMessages = false;
   #session: ClientSession | undefined;
   #state: StateBinding | undefined;
   #status: ConnectionStatus = 'connecting';
@@ -208,6 +210,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
 
   /** Add a WebSocket-style listener (`open`, `message`, `close`, `error`). */
   addEventListener(type: CompatEventType, listener: CompatListener | { handleEvent: CompatListener }): void {
+    if (type === 'message') this.#compatMessages = true;
     this.#compat.add(type, listener);
   }
 
@@ -736,8 +739,9 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   #deliver(message: ReceivedMessage): void {
     this.#stats.messagesIn++;
     this.#emit('message', message);
-    // dispatch() copies the fields into its event (and sets `type`): no copy of our own here
-    this.#compat.dispatch('message', message as unknown as { type: 'message' } & Record<string, unknown>);
+    // Only when a WebSocket-style listener may exist: the dispatch builds an event either way.
+    // dispatch() copies the fields into its event (and sets `type`): no copy of our own here.
+    if (this.onmessage || this.#compatMessages) this.#compat.dispatch('message', message as unknown as { type: 'message' } & Record<string, unknown>);
   }
 
   #emitClose(info: CloseInfo): void {

@@ -394,6 +394,25 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     expect(socket.framesOf('POSITION_ACK')).toEqual([{ type: 'POSITION_ACK', positions: { 'session:s1': { epoch: 'e', offset: 4 } } }]);
   });
 
+  it('WebSocket-style message handlers get protocol messages whenever they are set or added', async () => {
+    const t = setup();
+    const socket = await handshake(t);
+    const nm = (offset: number) => ({ type: 'NEW_MESSAGE', stream: 'session:s1', epoch: 'e', offset, from: null, id: `m${offset}`, data: `d${offset}`, ts: 1 });
+    const seen: string[] = [];
+    socket.receive(nm(1)); // nobody listens yet
+    t.ws.onmessage = (e) => seen.push(`on:${String(e.data)}:${e.type}:${e.target === t.ws}`);
+    socket.receive(nm(2));
+    const listener = { handleEvent: (e: { data?: unknown }) => seen.push(`obj:${String(e.data)}`) };
+    t.ws.addEventListener('message', listener);
+    socket.receive(nm(3));
+    t.ws.onmessage = null;
+    t.ws.removeEventListener('message', listener);
+    socket.receive(nm(4));
+    t.ws.addEventListener('message', (e) => seen.push(`fn:${String(e.data)}`));
+    socket.receive(nm(5));
+    expect(seen).toEqual(['on:d2:message:true', 'on:d3:message:true', 'obj:d3', 'fn:d5']);
+  });
+
   it('a new instance on the same storage reports and sends what the old one left', async () => {
     const storage = new MemoryStorage();
     const t1 = setup({ storage });
