@@ -6,12 +6,21 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
 import { ReconnectingWebSocket } from 'resilient-socket';
+import { ReconnectingWebSocket as StateReconnectingWebSocket, ResilientSocketError } from 'resilient-socket/state';
 
 const fail = (msg) => {
   console.error(`smoke: FAIL: ${msg}`);
   process.exitCode = 1;
 };
+// resilient-socket/state through the exports map (ESM and CJS): the same client plus synced state,
+// sharing the main entry's classes.
+const cjs = createRequire(import.meta.url);
+if (!(StateReconnectingWebSocket.prototype instanceof ReconnectingWebSocket)) fail('resilient-socket/state: ReconnectingWebSocket is not a subclass of the main one');
+if (cjs('resilient-socket/state').ResilientSocketError !== cjs('resilient-socket').ResilientSocketError) fail('resilient-socket/state (CJS) does not share the main entry');
+if (typeof ResilientSocketError !== 'function') fail('resilient-socket/state does not re-export ResilientSocketError');
+
 const server = spawn(process.execPath, ['bin/resilient-socket-server.mjs', '--port', '0', '--faults'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
