@@ -402,7 +402,7 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     socket.receive(nm(1)); // nobody listens yet
     t.ws.onmessage = (e) => seen.push(`on:${String(e.data)}:${e.type}:${e.target === t.ws}`);
     socket.receive(nm(2));
-    const listener = { handleEvent: (e: { data?: unknown }) => seen.push(`obj:${String(e.data)}`) };
+    const listener = { handleEvent: (e: Record<string, unknown>) => void seen.push(`obj:${String(e.data)}`) };
     t.ws.addEventListener('message', listener);
     socket.receive(nm(3));
     t.ws.onmessage = null;
