@@ -169,7 +169,7 @@ async function cleanup(hub: Hub, conn: Connection): Promise<void> {
   }
   try {
     const detached = await hub.store.detachSession(session.id, conn.owner, hub.options.sessionTtl);
-    hub.sessions.release(conn, detached ? await hub.store.getSession(session.id) : null);
+    hub.sessions.release(conn, detached && hub.sessions.keepsRecords ? await hub.store.getSession(session.id) : null);
   } catch (err) {
     hub.sessions.release(conn, null);
     hub.options.logger.warn({ sessionId: session.id, err: errorMessage(err) }, 'could not detach session');

@@ -15,7 +15,10 @@ const SWEEP_BATCH = 100;
 export class SessionRegistry {
   /** Sessions held by a connection of this instance. */
   private readonly attached = new Map<string, Connection>();
-  /** Last record of sessions this instance detached, for the `sessionExpired` hook. */
+  /**
+   * Last record of sessions this instance detached, for the `sessionExpired` hook; empty without
+   * a hook (a detached session then costs this instance nothing).
+   */
   private readonly detached = new Map<string, { record: SessionRecord; at: number }>();
   /** Resumes in progress per session: racing resumes on this instance run one after the other. */
   private readonly locks = new Map<string, Promise<void>>();
@@ -61,6 +64,11 @@ export class SessionRegistry {
     }
   }
 
+  /** Whether `release` wants the detached session's record (only the `sessionExpired` hook reads it). */
+  get keepsRecords(): boolean {
+    return this.hook !== undefined;
+  }
+
   /** Record that `conn` holds its session. */
   attach(conn: Connection): void {
     if (conn.session) {
@@ -74,7 +82,7 @@ export class SessionRegistry {
     const id = conn.session?.id;
     if (id === undefined || this.attached.get(id) !== conn) return;
     this.attached.delete(id);
-    if (record) this.detached.set(id, { record, at: Date.now() });
+    if (record && this.hook) this.detached.set(id, { record, at: Date.now() });
   }
 
   /** End a session now (`BYE`): delete it, its direct stream and its state; call the hook. */

@@ -4,6 +4,7 @@
  * detect (`epoch_changed`) instead of silently missing messages.
  */
 import { randomBytes } from 'node:crypto';
+import { sessionStream } from '../../protocol/index.js';
 import type { Json } from '../../protocol/index.js';
 import { ResilientSocketError } from '../../protocol/errors.js';
 import type {
@@ -27,6 +28,7 @@ import type {
   VersionListener,
 } from './store.js';
 import { NotifyQueue } from './notify-queue.js';
+import { StoredSession } from './memory-session.js';
 import { checkFunction, checkNonNegativeInteger } from './invalid-option.js';
 import { checkRetention } from './check-retention.js';
 
@@ -72,7 +74,7 @@ export class MemoryStore implements Store {
   readonly #now: () => number;
   readonly #newEpoch: () => string;
   readonly #notify: NotifyQueue;
-  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #sessions = new Map<string, StoredSession>();
   /** Expired session ids and until when they are remembered (ms since epoch). */
   readonly #tombstones = new Map<string, number>();
   readonly #streams = new Map<string, MemoryStream>();
@@ -103,20 +105,29 @@ export class MemoryStore implements Store {
 
   async createSession(record: SessionRecord): Promise<void> {
     this.#open();
-    this.#sessions.set(record.id, structuredClone(record));
+    // The server reads the new session's direct stream (for its epoch) before storing the
+    // session: while nothing is written to it, the session keeps its epoch instead of a stream.
+    const own = sessionStream(record.id);
+    const direct = this.#streams.get(own);
+    let ownEpoch: string | undefined;
+    if (direct !== undefined && direct.lastOffset === 0 && direct.entries.length === 0) {
+      this.#streams.delete(own);
+      ownEpoch = direct.epoch;
+    } else if (direct === undefined) ownEpoch = this.#sessions.get(record.id)?.ownEpoch(record.id);
+    this.#sessions.set(record.id, new StoredSession(record, ownEpoch));
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
     this.#open();
     const session = this.#live(id);
-    return session === undefined ? null : structuredClone(session);
+    return session === undefined ? null : session.toRecord(id);
   }
 
   async updateSession(id: string, update: SessionUpdate): Promise<boolean> {
     this.#open();
     const session = this.#live(id);
     if (session === undefined) return false;
-    applyUpdate(session, update);
+    session.apply(id, update);
     return true;
   }
 
@@ -177,9 +188,10 @@ export class MemoryStore implements Store {
 
   async countUserSessions(user: string): Promise<number> {
     this.#open();
+    const now = this.#now();
     let count = 0;
     for (const session of this.#sessions.values()) {
-      if (session.user === user && (session.expiresAt === null || session.expiresAt > this.#now())) count++;
+      if (session.user === user && (session.expiresAt === null || session.expiresAt > now)) count++;
     }
     return count;
   }
@@ -190,7 +202,7 @@ export class MemoryStore implements Store {
     if (refused !== undefined) return refused;
     const session = this.#sessions.get(sessionId)!;
     session.lastSeq = seq;
-    if (update !== undefined) applyUpdate(session, update);
+    if (update !== undefined) session.apply(sessionId, update);
     return { status: 'ok' };
   }
 
@@ -238,7 +250,8 @@ export class MemoryStore implements Store {
 
   async read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
     this.#open();
-    const state = this.#stream(stream);
+    const state = this.#existing(stream);
+    if (typeof state === 'string') return { info: { epoch: state, firstOffset: 1, lastOffset: 0 }, entries: [] };
     this.#trimByAge(state);
     const info = infoOf(state);
     const start = Math.max(afterOffset + 1, info.firstOffset) - info.firstOffset;
@@ -247,7 +260,8 @@ export class MemoryStore implements Store {
 
   async info(stream: string): Promise<StreamInfo> {
     this.#open();
-    const state = this.#stream(stream);
+    const state = this.#existing(stream);
+    if (typeof state === 'string') return { epoch: state, firstOffset: 1, lastOffset: 0 };
     this.#trimByAge(state);
     return infoOf(state);
   }
@@ -264,6 +278,7 @@ export class MemoryStore implements Store {
   async deleteStream(stream: string): Promise<void> {
     this.#open();
     this.#streams.delete(stream);
+    this.#directOwner(stream)?.session.dropOwnEpoch(stream.slice(SESSION_STREAM_PREFIX.length));
   }
 
   // ---- state
@@ -366,7 +381,7 @@ export class MemoryStore implements Store {
   }
 
   /** The session unless unknown or expired (an expired one waits for `takeExpiredSessions`). */
-  #live(id: string): SessionRecord | undefined {
+  #live(id: string): StoredSession | undefined {
     const session = this.#sessions.get(id);
     if (session === undefined || (session.expiresAt !== null && session.expiresAt <= this.#now())) return undefined;
     return session;
@@ -383,10 +398,33 @@ export class MemoryStore implements Store {
   #stream(name: string): MemoryStream {
     let state = this.#streams.get(name);
     if (state === undefined) {
-      state = { epoch: this.#newEpoch(), lastOffset: 0, entries: [], maxAgeMs: Number.POSITIVE_INFINITY };
+      // A session's direct stream written for the first time keeps the epoch it was given.
+      const owner = this.#directOwner(name);
+      const epoch = owner?.session.ownEpoch(owner.id) ?? this.#newEpoch();
+      owner?.session.dropOwnEpoch(owner.id);
+      state = { epoch, lastOffset: 0, entries: [], maxAgeMs: Number.POSITIVE_INFINITY };
       this.#streams.set(name, state);
     }
     return state;
+  }
+
+  /**
+   * The stream, created if new (as `#stream` does), or only the epoch of a stored session's
+   * direct stream that nothing was written to yet (see `createSession`).
+   */
+  #existing(name: string): MemoryStream | string {
+    const state = this.#streams.get(name);
+    if (state !== undefined) return state;
+    const owner = this.#directOwner(name);
+    return owner?.session.ownEpoch(owner.id) ?? this.#stream(name);
+  }
+
+  /** The stored session whose direct stream `name` is, if any. */
+  #directOwner(name: string): { id: string; session: StoredSession } | undefined {
+    if (!name.startsWith(SESSION_STREAM_PREFIX)) return undefined;
+    const id = name.slice(SESSION_STREAM_PREFIX.length);
+    const session = this.#sessions.get(id);
+    return session === undefined ? undefined : { id, session };
   }
 
   #state(scope: string): MemoryState {
@@ -415,13 +453,8 @@ function infoOf(state: MemoryStream): StreamInfo {
   return { epoch: state.epoch, firstOffset: first === undefined ? state.lastOffset + 1 : first.offset, lastOffset: state.lastOffset };
 }
 
-function applyUpdate(session: SessionRecord, update: SessionUpdate): void {
-  if (update.tokenHash !== undefined) session.tokenHash = update.tokenHash;
-  if (update.prevTokenHash !== undefined) session.prevTokenHash = update.prevTokenHash;
-  if (update.user !== undefined) session.user = update.user;
-  if (update.rooms !== undefined) session.rooms = structuredClone(update.rooms);
-  if (update.positions !== undefined) session.positions = structuredClone(update.positions);
-}
+/** Prefix of a session's direct stream name (see `sessionStream`). */
+const SESSION_STREAM_PREFIX = sessionStream('');
 
 function addTo<T>(map: Map<string, Set<T>>, key: string, value: T): void {
   let set = map.get(key);

@@ -1,0 +1,264 @@
+/**
+ * How `MemoryStore` holds a session: compact, because a server keeps one per disconnected client
+ * for `sessionTtl` (minutes), and a reconnect storm leaves thousands of them.
+ */
+import { sessionStream } from '../../protocol/index.js';
+import type { Position, Positions } from '../../protocol/index.js';
+import type { SessionRecord, SessionUpdate } from './store.js';
+
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
+
+/** What the blob holds, unpacked. */
+interface Packed {
+  createdAt: number;
+  tokenHash: string;
+  prevTokenHash: string | undefined;
+  ownEpoch: string | undefined;
+  rooms: Record<string, Position>;
+  positions: Positions;
+}
+
+/**
+ * A stored session. The fields the store reads on every sequenced write or sweep (`lastSeq`,
+ * `expiresAt`, `owner`, `user`) are plain fields; everything else (token hashes, rooms,
+ * positions, creation time) is one binary string, `blob`: one small object and one string per
+ * session instead of a record, two objects of positions keyed by stream name (which would also
+ * give each session its own hidden class through its direct stream's name), a position object
+ * per stream and 64-character hex hashes. The id is the store's map key, not repeated here.
+ * Records go in and out as fresh `SessionRecord` objects, so nobody aliases what is stored.
+ */
+export class StoredSession {
+  user: string | null;
+  owner: string | null;
+  expiresAt: number | null;
+  lastSeq: number;
+  /** See `encode`. */
+  private blob: string;
+
+  constructor(record: SessionRecord, ownEpoch: string | undefined) {
+    this.user = record.user;
+    this.owner = record.owner;
+    this.expiresAt = record.expiresAt;
+    this.lastSeq = record.lastSeq;
+    this.blob = encode(record.id, { createdAt: record.createdAt, tokenHash: record.tokenHash, prevTokenHash: record.prevTokenHash, ownEpoch, rooms: record.rooms, positions: record.positions });
+  }
+
+  /**
+   * Epoch of the session's direct stream while that stream holds nothing and so is not stored
+   * (see `MemoryStore.createSession`); undefined once it is.
+   */
+  ownEpoch(id: string): string | undefined {
+    return decode(id, this.blob).ownEpoch;
+  }
+
+  /** Forget `ownEpoch` (the direct stream now exists, or was deleted). */
+  dropOwnEpoch(id: string): void {
+    const packed = decode(id, this.blob);
+    if (packed.ownEpoch === undefined) return;
+    packed.ownEpoch = undefined;
+    this.blob = encode(id, packed);
+  }
+
+  /** Apply an update (`id`: the session's id). */
+  apply(id: string, update: SessionUpdate): void {
+    if (update.user !== undefined) this.user = update.user;
+    if (update.tokenHash === undefined && update.prevTokenHash === undefined && update.rooms === undefined && update.positions === undefined) return;
+    const packed = decode(id, this.blob);
+    if (update.tokenHash !== undefined) packed.tokenHash = update.tokenHash;
+    if (update.prevTokenHash !== undefined) packed.prevTokenHash = update.prevTokenHash;
+    if (update.rooms !== undefined) packed.rooms = update.rooms;
+    if (update.positions !== undefined) packed.positions = update.positions;
+    this.blob = encode(id, packed);
+  }
+
+  /** A new `SessionRecord` equal to the stored one. */
+  toRecord(id: string): SessionRecord {
+    const packed = decode(id, this.blob);
+    const record: SessionRecord = {
+      id,
+      tokenHash: packed.tokenHash,
+      user: this.user,
+      rooms: packed.rooms,
+      positions: packed.positions,
+      lastSeq: this.lastSeq,
+      createdAt: packed.createdAt,
+      owner: this.owner,
+      expiresAt: this.expiresAt,
+    };
+    if (packed.prevTokenHash !== undefined) record.prevTokenHash = packed.prevTokenHash;
+    return record;
+  }
+}
+
+// ---- the blob: one byte per character (latin1), so it costs one byte per byte on the heap.
+// createdAt (float64) · tokenHash (hash) · flags (1: prevTokenHash, 2: ownEpoch) · [prevTokenHash (hash)] ·
+// [ownEpoch (str)] · room count (uint), each: name (str), epoch (str), offset (num) ·
+// position count (uint), each: kind (0: the session's direct stream, 1: named) [name (str)], epoch (str), offset (num).
+// hash: 0 + 32 bytes of a SHA-256 hex digest, or 1 + str (any other string) · str: uint byte length + UTF-8 ·
+// uint: 7 bits a byte, low first · num: 0 + uint (a safe non-negative integer), or 1 + float64.
+
+const PREV = 1;
+const OWN_EPOCH = 2;
+const OWN_STREAM = 0;
+const NAMED_STREAM = 1;
+
+class Writer {
+  buf = Buffer.allocUnsafe(256);
+  at = 0;
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+
+  byte(value: number): void {
+    this.room(1);
+    this.buf[this.at++] = value;
+  }
+
+  uint(value: number): void {
+    let rest = value;
+    while (rest >= 0x80) {
+      this.byte((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    this.byte(rest);
+  }
+
+  float(value: number): void {
+    this.room(8);
+    this.buf.writeDoubleLE(value, this.at);
+    this.at += 8;
+  }
+
+  num(value: number): void {
+    if (Number.isSafeInteger(value) && value >= 0) {
+      this.byte(0);
+      this.uint(value);
+    } else {
+      this.byte(1);
+      this.float(value);
+    }
+  }
+
+  str(value: string): void {
+    const length = Buffer.byteLength(value, 'utf8');
+    this.uint(length);
+    this.room(length);
+    this.at += this.buf.write(value, this.at, 'utf8');
+  }
+
+  hash(value: string): void {
+    if (HEX_DIGEST.test(value)) {
+      this.byte(0);
+      this.room(32);
+      this.at += this.buf.write(value, this.at, 'hex');
+    } else {
+      this.byte(1);
+      this.str(value);
+    }
+  }
+}
+
+class Reader {
+  at = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  byte(): number {
+    return this.buf[this.at++]!;
+  }
+
+  uint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 0x80;
+    }
+  }
+
+  float(): number {
+    const value = this.buf.readDoubleLE(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  num(): number {
+    return this.byte() === 0 ? this.uint() : this.float();
+  }
+
+  str(): string {
+    const length = this.uint();
+    const value = this.buf.toString('utf8', this.at, this.at + length);
+    this.at += length;
+    return value;
+  }
+
+  hash(): string {
+    if (this.byte() !== 0) return this.str();
+    const value = this.buf.toString('hex', this.at, this.at + 32);
+    this.at += 32;
+    return value;
+  }
+}
+
+function encode(id: string, packed: Packed): string {
+  const w = new Writer();
+  w.float(packed.createdAt);
+  w.hash(packed.tokenHash);
+  w.byte((packed.prevTokenHash !== undefined ? PREV : 0) | (packed.ownEpoch !== undefined ? OWN_EPOCH : 0));
+  if (packed.prevTokenHash !== undefined) w.hash(packed.prevTokenHash);
+  if (packed.ownEpoch !== undefined) w.str(packed.ownEpoch);
+  const rooms = Object.keys(packed.rooms);
+  w.uint(rooms.length);
+  for (const room of rooms) {
+    const { epoch, offset } = packed.rooms[room]!;
+    w.str(room);
+    w.str(epoch);
+    w.num(offset);
+  }
+  const own = sessionStream(id);
+  const streams = Object.keys(packed.positions);
+  w.uint(streams.length);
+  for (const stream of streams) {
+    const { epoch, offset } = packed.positions[stream]!;
+    if (stream === own) w.byte(OWN_STREAM);
+    else {
+      w.byte(NAMED_STREAM);
+      w.str(stream);
+    }
+    w.str(epoch);
+    w.num(offset);
+  }
+  return w.buf.toString('latin1', 0, w.at);
+}
+
+function decode(id: string, blob: string): Packed {
+  const r = new Reader(Buffer.from(blob, 'latin1'));
+  const createdAt = r.float();
+  const tokenHash = r.hash();
+  const flags = r.byte();
+  const prevTokenHash = flags & PREV ? r.hash() : undefined;
+  const ownEpoch = flags & OWN_EPOCH ? r.str() : undefined;
+  const rooms: Record<string, Position> = {};
+  for (let n = r.uint(); n > 0; n--) {
+    const room = r.str();
+    setOwn(rooms, room, { epoch: r.str(), offset: r.num() });
+  }
+  const positions: Positions = {};
+  for (let n = r.uint(); n > 0; n--) {
+    const stream = r.byte() === OWN_STREAM ? sessionStream(id) : r.str();
+    setOwn(positions, stream, { epoch: r.str(), offset: r.num() });
+  }
+  return { createdAt, tokenHash, prevTokenHash, ownEpoch, rooms, positions };
+}
+
+/** `target[key] = value` as an own property, even for the key `__proto__`. */
+function setOwn(target: Record<string, Position>, key: string, value: Position): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}

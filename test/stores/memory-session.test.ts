@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/server/stores/memory.js';
+import { KEEP_ALL, entry, session } from './conformance-context.js';
+
+describe('MemoryStore compact sessions', () => {
+  const stores: MemoryStore[] = [];
+  const make = (): MemoryStore => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    stores.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+
+  it('returns every field as stored: unusual token hashes, room names, offsets and unicode survive', async () => {
+    const store = make();
+    const record = session('s1', {
+      tokenHash: 'not-a-hex-digest',
+      prevTokenHash: 'c'.repeat(64),
+      user: 'zoë',
+      rooms: { ['__proto__']: { epoch: 'e1', offset: 2 ** 40 }, 'ü 🚀': { epoch: 'e2', offset: 0 } },
+      positions: { 'session:s1': { epoch: 'e3', offset: 7 }, 'room:ü 🚀': { epoch: 'e2', offset: 1.5 }, 'session:other': { epoch: 'e4', offset: 1 } },
+      lastSeq: 12,
+      createdAt: 1_700_000_000_123,
+    });
+    await store.createSession(record);
+    const got = await store.getSession('s1');
+    expect(got).toEqual(record);
+    expect(Object.keys(got!.rooms)).toEqual(['__proto__', 'ü 🚀']);
+    expect(Object.getPrototypeOf(got!.rooms)).toBe(Object.prototype);
+    await store.updateSession('s1', { tokenHash: 'd'.repeat(64), positions: {} });
+    expect(await store.getSession('s1')).toEqual({ ...record, tokenHash: 'd'.repeat(64), positions: {} });
+  });
+
+  it('keeps the epoch a new session read for its direct stream until the stream is written, then writes under it', async () => {
+    const store = make();
+    const before = await store.info('session:s1');
+    await store.createSession(session('s1', { positions: { 'session:s1': { epoch: before.epoch, offset: before.lastOffset } } }));
+    expect(await store.info('session:s1')).toEqual(before);
+    expect((await store.read('session:s1', 0, 10)).info).toEqual(before);
+    const appended = await store.append('session:s1', entry('m1'), KEEP_ALL);
+    expect(appended.status === 'appended' && appended.entry).toMatchObject({ epoch: before.epoch, offset: 1 });
+    // Deleting it loses its history: it comes back under a new epoch.
+    await store.deleteStream('session:s1');
+    const after = await store.info('session:s1');
+    expect(after).toMatchObject({ firstOffset: 1, lastOffset: 0 });
+    expect(after.epoch).not.toBe(before.epoch);
+  });
+
+  it('gives a direct stream deleted before it was written a new epoch too', async () => {
+    const store = make();
+    const before = await store.info('session:s1');
+    await store.createSession(session('s1'));
+    await store.deleteStream('session:s1');
+    expect((await store.info('session:s1')).epoch).not.toBe(before.epoch);
+  });
+});
