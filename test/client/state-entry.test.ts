@@ -3,6 +3,7 @@
  * `getState()` holds nothing), `resilient-socket/state` is the same client plus the state layer,
  * and re-exports everything else from the main entry (one copy of the client for both imports).
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as main from '../../src/index.js';
 import * as withState from '../../src/state.js';
@@ -25,6 +26,17 @@ describe('resilient-socket/state', () => {
     expect(ws).toBeInstanceOf(main.ReconnectingWebSocket);
     expect(withState.ReconnectingWebSocket.OPEN).toBe(1);
     ws.close();
+  });
+
+  it('re-exports every type of resilient-socket too', () => {
+    const typeNames = (file: string) =>
+      new Set(
+        [...readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8').matchAll(/export type \{([^}]*)\}/g)].flatMap((m) =>
+          m[1]!.split(',').map((n) => n.trim().split(/\s+as\s+/).pop()!).filter(Boolean),
+        ),
+      );
+    const inState = typeNames('state.ts');
+    expect([...typeNames('index.ts')].filter((n) => !inState.has(n))).toEqual([]);
   });
 });
 
