@@ -7,7 +7,7 @@
  */
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from '../client/event-emitter.js';
 import { runChaos } from './chaos.js';
 import type { ChaosOptions, ChaosRun } from './chaos.js';
 import type { LatencyOptions, ThrottleOptions } from './fault-pipe.js';
@@ -81,14 +81,14 @@ export interface FaultEvent {
 }
 
 /** Events of `FaultProxy`. */
-export interface FaultProxyEvents {
+export type FaultProxyEvents = {
   /** A connection was accepted (its connection to the target is being opened). */
-  connection: [connection: ProxyConnection];
+  connection: (connection: ProxyConnection) => void;
   /** A connection's sockets are both closed. */
-  connectionClose: [connection: ProxyConnection, reason: CloseReason];
+  connectionClose: (connection: ProxyConnection, reason: CloseReason) => void;
   /** A fault was applied. */
-  fault: [event: FaultEvent];
-}
+  fault: (event: FaultEvent) => void;
+};
 
 const ZERO_FAULTS = (): Record<FaultKind, number> => ({ rst: 0, fin: 0, stall: 0, latency: 0, throttle: 0, midFrame: 0, refuse: 0 });
 
