@@ -199,14 +199,10 @@ export class Connection implements ConnectionContext, Corked {
    */
   sendShared(frame: SharedFrame, batch: WriteBatch): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    const socket = this.direct;
-    if (socket === undefined) this.ws.send(frame.text);
+    if (this.direct === undefined) this.ws.send(frame.text);
     else {
-      if (!this.held) {
-        this.held = true;
-        batch.hold(socket, this);
-      }
-      socket.write(frame.bytes);
+      this.hold(batch);
+      this.direct.write(frame.bytes);
     }
     this.observer.delivered();
     this.checkBuffer();
