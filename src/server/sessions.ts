@@ -23,7 +23,10 @@ export function hashToken(token: string): string {
  * `timingSafeEqual` compares them without leaking where they differ.
  */
 export function tokenMatches(token: string, storedHash: string): boolean {
-  const given = createHash('sha256').update(token, 'utf8').digest();
+  return digestMatches(createHash('sha256').update(token, 'utf8').digest(), storedHash);
+}
+
+function digestMatches(given: Buffer, storedHash: string): boolean {
   const stored = Buffer.from(storedHash, 'hex');
   if (stored.length !== given.length) return false;
   return timingSafeEqual(given, stored);
@@ -32,12 +35,13 @@ export function tokenMatches(token: string, storedHash: string): boolean {
 /**
  * Whether `token` opens a session: it matches the current token, or the one presented at the
  * previous resume (kept until the current one is used, so a client that crashed before storing
- * the rotated token is not stranded). Both comparisons always run, so the time taken does not
- * say which one matched.
+ * the rotated token is not stranded). The token is hashed once; both comparisons always run,
+ * so the time taken does not say which one matched.
  */
 export function resumeTokenMatches(token: string, session: { tokenHash: string; prevTokenHash?: string }): boolean {
-  const current = tokenMatches(token, session.tokenHash);
+  const given = createHash('sha256').update(token, 'utf8').digest();
+  const current = digestMatches(given, session.tokenHash);
   // An absent previous hash fails on its length: that only tells whether the session was resumed.
-  const previous = tokenMatches(token, session.prevTokenHash ?? '');
+  const previous = digestMatches(given, session.prevTokenHash ?? '');
   return current || previous;
 }

@@ -29,11 +29,20 @@ export interface ReplayResult {
 /** Entries read per store call during a replay. */
 const REPLAY_BATCH = 200;
 
+/** Replayed frames kept for the next connection replaying the same entries (a reconnect storm). */
+const REPLAY_FRAMES = 1024;
+
 /** Fan-out and replay for one server instance. @internal */
 export class Delivery {
   private readonly subscriptions = new Map<string, Subscription>();
   /** Coalesces the writes of this instance's fan-outs and replays per turn of the event loop. */
   private readonly batch = new WriteBatch();
+  /**
+   * Replayed `NEW_MESSAGE` frames by stream, epoch and offset (which name one entry for good),
+   * so the sessions of a room resuming together encode and frame each missed entry once.
+   * Bounded: the oldest frame goes first.
+   */
+  private readonly replayFrames = new Map<string, SharedFrame>();
 
   constructor(private readonly store: Store) {}
 
@@ -120,11 +129,28 @@ export class Delivery {
         if (resend) {
           conn.send(toFrame(entry, true));
           replayed++;
-        } else if (conn.deliver(entry, true)) replayed++;
+        } else {
+          const cursor = conn.cursors.get(stream);
+          if (cursor && advance(cursor, entry)) {
+            conn.sendShared(this.replayFrame(entry), this.batch);
+            replayed++;
+          }
+        }
         after = entry.offset;
       }
       if (entries.length < REPLAY_BATCH || after >= info.lastOffset) return { replayed };
     }
+  }
+
+  private replayFrame(entry: StreamEntry): SharedFrame {
+    const key = `${entry.stream}\n${entry.epoch}\n${entry.offset}`;
+    let frame = this.replayFrames.get(key);
+    if (frame === undefined) {
+      frame = new SharedFrame(() => encodeFrame(toFrame(entry, true)));
+      if (this.replayFrames.size >= REPLAY_FRAMES) this.replayFrames.delete(this.replayFrames.keys().next().value!);
+      this.replayFrames.set(key, frame);
+    }
+    return frame;
   }
 
   /**

@@ -91,7 +91,7 @@ export class StoredSession {
 }
 
 // ---- the blob: one byte per character (latin1), so it costs one byte per byte on the heap.
-// createdAt (float64) · tokenHash (hash) · flags (1: prevTokenHash, 2: ownEpoch) · [prevTokenHash (hash)] ·
+// createdAt (num) · tokenHash (hash) · flags (1: prevTokenHash, 2: ownEpoch) · [prevTokenHash (hash)] ·
 // [ownEpoch (str)] · room count (uint), each: name (str), epoch (str), offset (num) ·
 // position count (uint), each: kind (0: the session's direct stream, 1: named) [name (str)], epoch (str), offset (num).
 // hash: 0 + 32 bytes of a SHA-256 hex digest, or 1 + str (any other string) · str: uint byte length + UTF-8 ·
@@ -162,12 +162,13 @@ class Writer {
   }
 }
 
+/** Reads the blob's characters as bytes, without copying it into a buffer. */
 class Reader {
   at = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(private readonly blob: string) {}
 
   byte(): number {
-    return this.buf[this.at++]!;
+    return this.blob.charCodeAt(this.at++);
   }
 
   uint(): number {
@@ -182,7 +183,7 @@ class Reader {
   }
 
   float(): number {
-    const value = this.buf.readDoubleLE(this.at);
+    const value = Buffer.from(this.blob.slice(this.at, this.at + 8), 'latin1').readDoubleLE(0);
     this.at += 8;
     return value;
   }
@@ -193,22 +194,25 @@ class Reader {
 
   str(): string {
     const length = this.uint();
-    const value = this.buf.toString('utf8', this.at, this.at + length);
+    const bytes = this.blob.slice(this.at, this.at + length);
     this.at += length;
-    return value;
+    // ASCII bytes are their own characters; anything else is decoded as UTF-8.
+    return ASCII.test(bytes) ? bytes : Buffer.from(bytes, 'latin1').toString('utf8');
   }
 
   hash(): string {
     if (this.byte() !== 0) return this.str();
-    const value = this.buf.toString('hex', this.at, this.at + 32);
+    const hex = Buffer.from(this.blob.slice(this.at, this.at + 32), 'latin1').toString('hex');
     this.at += 32;
-    return value;
+    return hex;
   }
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 function encode(id: string, packed: Packed): string {
   const w = new Writer();
-  w.float(packed.createdAt);
+  w.num(packed.createdAt);
   w.hash(packed.tokenHash);
   w.byte((packed.prevTokenHash !== undefined ? PREV : 0) | (packed.ownEpoch !== undefined ? OWN_EPOCH : 0));
   if (packed.prevTokenHash !== undefined) w.hash(packed.prevTokenHash);
@@ -238,8 +242,8 @@ function encode(id: string, packed: Packed): string {
 }
 
 function decode(id: string, blob: string): Packed {
-  const r = new Reader(Buffer.from(blob, 'latin1'));
-  const createdAt = r.float();
+  const r = new Reader(blob);
+  const createdAt = r.num();
   const tokenHash = r.hash();
   const flags = r.byte();
   const prevTokenHash = flags & PREV ? r.hash() : undefined;
