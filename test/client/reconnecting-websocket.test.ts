@@ -394,6 +394,27 @@ describe('ReconnectingWebSocket: protocol mode', () => {
     expect(socket.framesOf('POSITION_ACK')).toEqual([{ type: 'POSITION_ACK', positions: { 'session:s1': { epoch: 'e', offset: 4 } } }]);
   });
 
+  it('an ack at ackEvery leaves the ackInterval timer armed: later messages are acked by it, no timer per batch', async () => {
+    const t = setup({ ackInterval: 250, ackEvery: 2 });
+    const socket = await handshake(t);
+    const nm = (offset: number) => ({ type: 'NEW_MESSAGE', stream: 'session:s1', epoch: 'e', offset, from: null, id: `m${offset}`, data: offset, ts: 1 });
+    const timers = t.clock.pending().length;
+    socket.receive(nm(1));
+    expect(t.clock.pending()).toHaveLength(timers + 1);
+    socket.receive(nm(2));
+    socket.receive(nm(3));
+    await t.clock.advance(100);
+    socket.receive(nm(4));
+    socket.receive(nm(5));
+    expect(t.clock.pending()).toHaveLength(timers + 1); // the same ack timer, armed at message 1
+    const offsets = () => socket.framesOf('POSITION_ACK').map((f) => (f as { positions: Record<string, { offset: number }> }).positions['session:s1']!.offset);
+    expect(offsets()).toEqual([2, 4]);
+    await t.clock.advance(150); // 250 ms after the first message
+    expect(offsets()).toEqual([2, 4, 5]);
+    await t.clock.advance(1000);
+    expect(offsets()).toEqual([2, 4, 5]);
+  });
+
   it('WebSocket-style message handlers get protocol messages whenever they are set or added', async () => {
     const t = setup();
     const socket = await handshake(t);
