@@ -99,6 +99,8 @@ export class RedisStore implements Store {
   readonly #feeds = new Map<string, { feed: StreamFeed; ready: Promise<void> }>();
   readonly #versionListeners = new Map<string, { listeners: Set<VersionListener>; last: number }>();
   readonly #controlListeners = new Set<(message: ControlMessage) => void>();
+  /** Reads not sent yet, by stream, offset and limit (see `read`). */
+  readonly #pendingReads = new Map<string, Promise<{ info: StreamInfo; entries: StreamEntry[] }>>();
 
   constructor(options: RedisStoreOptions = {}) {
     checkString('url', options.url);
@@ -233,9 +235,31 @@ export class RedisStore implements Store {
     return { status: 'appended', entry: toEntry(stream, epoch, Number(offset), now, body) };
   }
 
+  /**
+   * Identical reads made in the same turn (the sessions of a room resuming together after a
+   * storm) share one script call and its decoded entries. A read joins only one that is not sent
+   * yet, so its answer is never older than the caller's call: sharing cannot miss an entry.
+   */
   async read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
+    const after = Math.max(0, Math.floor(afterOffset));
+    const count = Math.max(0, Math.floor(limit));
+    const key = `${stream}\n${after}\n${count}`;
+    let pending = this.#pendingReads.get(key);
+    if (pending === undefined) {
+      pending = new Promise<void>((resolve) => process.nextTick(resolve)).then(() => {
+        // Sent from here on: later reads make their own call.
+        this.#pendingReads.delete(key);
+        return this.#readNow(stream, after, count);
+      });
+      this.#pendingReads.set(key, pending);
+    }
+    const { info, entries } = await pending;
+    return { info: { ...info }, entries: entries.slice() };
+  }
+
+  async #readNow(stream: string, after: number, count: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
     const keys = [this.#keys.stream(stream), this.#keys.streamMeta(stream)];
-    const args = [this.#now(), this.#newEpoch(), Math.max(0, Math.floor(afterOffset)), Math.max(0, Math.floor(limit))];
+    const args = [this.#now(), this.#newEpoch(), after, count];
     const [epoch, first, last, rows] = (await this.#link.script('rsRead', scripts.READ, keys, args)) as [string, number, number, Array<[string, string[]]>];
     return {
       info: { epoch, firstOffset: Number(first), lastOffset: Number(last) },

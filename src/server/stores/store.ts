@@ -169,7 +169,10 @@ export interface Store {
    * Resolves only once the entry is durable in the store.
    */
   append(stream: string, input: EntryInput, retention: Retention, dedup?: Dedup): Promise<AppendResult>;
-  /** Entries after `afterOffset`, oldest first, at most `limit`; with the stream's bounds. */
+  /**
+   * Entries after `afterOffset`, oldest first, at most `limit`; with the stream's bounds. The
+   * entries may be shared with other readers (and listeners): do not mutate them.
+   */
   read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }>;
   /** The stream's epoch and bounds (creating its epoch if the stream is new). */
   info(stream: string): Promise<StreamInfo>;
