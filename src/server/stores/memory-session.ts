@@ -2,7 +2,7 @@
  * How `MemoryStore` holds a session: compact, because a server keeps one per disconnected client
  * for `sessionTtl` (minutes), and a reconnect storm leaves thousands of them.
  */
-import { sessionStream } from '../../protocol/index.js';
+import { roomStream, sessionStream } from '../../protocol/index.js';
 import type { Position, Positions } from '../../protocol/index.js';
 import type { SessionRecord, SessionUpdate } from './store.js';
 
@@ -93,7 +93,9 @@ export class StoredSession {
 // ---- the blob: one byte per character (latin1), so it costs one byte per byte on the heap.
 // createdAt (num) · tokenHash (hash) · flags (1: prevTokenHash, 2: ownEpoch) · [prevTokenHash (hash)] ·
 // [ownEpoch (str)] · room count (uint), each: name (str), epoch (str), offset (num) ·
-// position count (uint), each: kind (0: the session's direct stream, 1: named) [name (str)], epoch (str), offset (num).
+// position count (uint), each: kind (0: the session's direct stream, 1: named, 2: the stream of room #i)
+// [name (str) | i (uint)], epoch, offset (num).
+// epoch: 0 + str, or k > 0: the k-th epoch written before (a session's positions mostly repeat its rooms' epochs).
 // hash: 0 + 32 bytes of a SHA-256 hex digest, or 1 + str (any other string) · str: uint byte length + UTF-8 ·
 // uint: 7 bits a byte, low first · num: 0 + uint (a safe non-negative integer), or 1 + float64.
 
@@ -101,10 +103,12 @@ const PREV = 1;
 const OWN_EPOCH = 2;
 const OWN_STREAM = 0;
 const NAMED_STREAM = 1;
+const ROOM_STREAM = 2;
 
 class Writer {
   buf = Buffer.allocUnsafe(256);
   at = 0;
+  private readonly epochs: string[] = [];
 
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
@@ -150,6 +154,17 @@ class Writer {
     this.at += this.buf.write(value, this.at, 'utf8');
   }
 
+  epoch(value: string): void {
+    const known = this.epochs.indexOf(value);
+    if (known >= 0 && known < 0xff) {
+      this.byte(known + 1);
+      return;
+    }
+    this.byte(0);
+    this.str(value);
+    this.epochs.push(value);
+  }
+
   hash(value: string): void {
     if (HEX_DIGEST.test(value)) {
       this.byte(0);
@@ -165,6 +180,7 @@ class Writer {
 /** Reads the blob's characters as bytes, without copying it into a buffer. */
 class Reader {
   at = 0;
+  private readonly epochs: string[] = [];
   constructor(private readonly blob: string) {}
 
   byte(): number {
@@ -200,6 +216,14 @@ class Reader {
     return ASCII.test(bytes) ? bytes : Buffer.from(bytes, 'latin1').toString('utf8');
   }
 
+  epoch(): string {
+    const known = this.byte();
+    if (known > 0) return this.epochs[known - 1]!;
+    const value = this.str();
+    this.epochs.push(value);
+    return value;
+  }
+
   hash(): string {
     if (this.byte() !== 0) return this.str();
     const hex = Buffer.from(this.blob.slice(this.at, this.at + 32), 'latin1').toString('hex');
@@ -216,26 +240,31 @@ function encode(id: string, packed: Packed): string {
   w.hash(packed.tokenHash);
   w.byte((packed.prevTokenHash !== undefined ? PREV : 0) | (packed.ownEpoch !== undefined ? OWN_EPOCH : 0));
   if (packed.prevTokenHash !== undefined) w.hash(packed.prevTokenHash);
-  if (packed.ownEpoch !== undefined) w.str(packed.ownEpoch);
+  if (packed.ownEpoch !== undefined) w.epoch(packed.ownEpoch);
   const rooms = Object.keys(packed.rooms);
   w.uint(rooms.length);
   for (const room of rooms) {
     const { epoch, offset } = packed.rooms[room]!;
     w.str(room);
-    w.str(epoch);
+    w.epoch(epoch);
     w.num(offset);
   }
   const own = sessionStream(id);
+  const roomIndex = new Map(rooms.map((room, i) => [roomStream(room), i]));
   const streams = Object.keys(packed.positions);
   w.uint(streams.length);
   for (const stream of streams) {
     const { epoch, offset } = packed.positions[stream]!;
+    const room = roomIndex.get(stream);
     if (stream === own) w.byte(OWN_STREAM);
-    else {
+    else if (room !== undefined) {
+      w.byte(ROOM_STREAM);
+      w.uint(room);
+    } else {
       w.byte(NAMED_STREAM);
       w.str(stream);
     }
-    w.str(epoch);
+    w.epoch(epoch);
     w.num(offset);
   }
   return w.buf.toString('latin1', 0, w.at);
@@ -247,16 +276,19 @@ function decode(id: string, blob: string): Packed {
   const tokenHash = r.hash();
   const flags = r.byte();
   const prevTokenHash = flags & PREV ? r.hash() : undefined;
-  const ownEpoch = flags & OWN_EPOCH ? r.str() : undefined;
+  const ownEpoch = flags & OWN_EPOCH ? r.epoch() : undefined;
   const rooms: Record<string, Position> = {};
+  const names: string[] = [];
   for (let n = r.uint(); n > 0; n--) {
     const room = r.str();
-    setOwn(rooms, room, { epoch: r.str(), offset: r.num() });
+    names.push(room);
+    setOwn(rooms, room, { epoch: r.epoch(), offset: r.num() });
   }
   const positions: Positions = {};
   for (let n = r.uint(); n > 0; n--) {
-    const stream = r.byte() === OWN_STREAM ? sessionStream(id) : r.str();
-    setOwn(positions, stream, { epoch: r.str(), offset: r.num() });
+    const kind = r.byte();
+    const stream = kind === OWN_STREAM ? sessionStream(id) : kind === ROOM_STREAM ? roomStream(names[r.uint()]!) : r.str();
+    setOwn(positions, stream, { epoch: r.epoch(), offset: r.num() });
   }
   return { createdAt, tokenHash, prevTokenHash, ownEpoch, rooms, positions };
 }
