@@ -68,7 +68,7 @@ export class OfflineQueue {
       const items: QueueItem[] = [];
       for (const raw of snapshot.items) {
         const item = restore(raw, snapshot.nextKey + items.length);
-        if (item !== undefined) items.push(item);
+        if (typeof item?.seq === 'number') items.push(item);
       }
       items.sort((a, b) => a.seq - b.seq);
       let expected = items[0]?.seq ?? snapshot.nextSeq;
@@ -268,19 +268,13 @@ export function encoded(item: QueueItem): { seq: number; text: string; bytes: nu
 }
 
 /** A stored item (frame text, or an object of an older snapshot); undefined when unreadable. */
-function restore(raw: unknown, key: number): QueueItem | undefined {
-  if (typeof raw !== 'string') {
-    const r = raw as { key: number; seq: number; op: Operation; bytes: number } | null;
-    return typeof r === 'object' && r !== null ? { key: r.key, seq: r.seq, op: r.op, bytes: r.bytes, restored: true } : undefined;
-  }
-  let frame: Record<string, unknown>;
+function restore(raw: string | { key: number; seq: number; op: Operation; bytes: number }, key: number): QueueItem | undefined {
+  if (typeof raw !== 'string') return { ...raw, restored: true };
   try {
-    frame = JSON.parse(raw) as Record<string, unknown>;
+    const { seq, ...op } = JSON.parse(raw) as MessageFrame;
+    const bytes = utf8Length(raw);
+    return { key, seq, op, bytes, restored: true, encoded: { seq, text: raw, bytes } };
   } catch {
-    return undefined;
+    return undefined; // not JSON, or null
   }
-  if (typeof frame !== 'object' || frame === null || typeof frame.seq !== 'number') return undefined;
-  const { seq, ...op } = frame;
-  const bytes = utf8Length(raw);
-  return { key, seq, op: op as Operation, bytes, restored: true, encoded: { seq, text: raw, bytes } };
 }

@@ -273,33 +273,26 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
    * rejection; failures are also reported by events.
    */
   send(data: unknown, options: SendOptions = {}): Promise<SendResult | undefined> {
-    try {
-      return handled(this.#send(data, options));
-    } catch (error) {
-      return handled(Promise.reject(error));
-    }
+    return handled(this.#send(data, options));
   }
 
-  // Not async: once the session is loaded, a send costs no extra promise hops.
-  #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
-    if (this.#closedByApp) return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again'));
+  async #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
     if (this.#isPlain()) return this.#sendPlain(data as PlainData);
     if (isBinary(data)) {
-      return Promise.reject(new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)"));
+      throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)");
     }
-    if (!this.#loaded) return this.#ready.then(() => (this.#isPlain() ? this.#sendPlain(data as PlainData) : this.#send(data, options)));
-    const session = this.#session;
-    if (!session) return Promise.reject(new ResilientSocketError('ERR_NOT_READY', 'the session could not be prepared (see the error event)'));
+    // Once loaded, no await before the enqueue: one promise hop less per message.
+    if (!this.#loaded) await this.#ready;
+    if (this.#isPlain()) return this.#sendPlain(data as PlainData);
+    const session = this.#session!;
     const op: Omit<MessageFrame, 'seq'> = { type: 'MESSAGE', id: options.id ?? session.nextMessageId(), data: data as Json };
     if (options.room !== undefined) op.room = options.room;
     if (options.to !== undefined) op.to = options.to;
-    return session.enqueue(op, 'message').then(this.#countOut);
-  }
-
-  readonly #countOut = <T>(result: T): T => {
+    const result = await session.enqueue(op, 'message');
     this.#stats.messagesOut++;
     return result;
-  };
+  }
 
   /** Join a room (protocol mode); resolves when the server confirms. Queued while offline. */
   join(room: string): Promise<void> {
