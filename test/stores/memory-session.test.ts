@@ -55,4 +55,30 @@ describe('MemoryStore compact sessions', () => {
     await store.deleteStream('session:s1');
     expect((await store.info('session:s1')).epoch).not.toBe(before.epoch);
   });
+
+  it('keeps a detached session whole: read, counted, changed, attached again and expired as before', async () => {
+    let time = 1_000;
+    const store = new MemoryStore({ sweepIntervalMs: 0, now: () => time });
+    stores.push(store);
+    const record = session('s1', { user: 'ann', prevTokenHash: 'e'.repeat(64), rooms: { r: { epoch: 'e1', offset: 4 } }, positions: { 'room:r': { epoch: 'e1', offset: 6 } }, lastSeq: 3 });
+    await store.createSession(record);
+    await store.createSession(session('s2', { user: 'ann' }));
+    expect(await store.detachSession('s1', record.owner!, 500)).toBe(true);
+    const detached = { ...record, owner: null, expiresAt: 1_500 };
+    expect(await store.getSession('s1')).toEqual(detached);
+    expect(await store.countUserSessions('ann')).toBe(2);
+    expect(await store.updateSession('s1', { positions: { 'room:r': { epoch: 'e1', offset: 9 } } })).toBe(true);
+    expect(await store.advanceSeq('s1', 4)).toEqual({ status: 'ok' });
+    const changed = { ...detached, positions: { 'room:r': { epoch: 'e1', offset: 9 } }, lastSeq: 4 };
+    expect(await store.getSession('s1')).toEqual(changed);
+    expect(await store.attachSession('s1', 'i/c2')).toBeNull();
+    expect(await store.getSession('s1')).toEqual({ ...changed, owner: 'i/c2', expiresAt: null });
+    await store.detachSession('s1', 'i/c2', 100);
+    time = 1_100;
+    expect(await store.wasExpired('s1')).toBe(true);
+    expect(await store.getSession('s1')).toBeNull();
+    expect(await store.countUserSessions('ann')).toBe(1);
+    expect(await store.takeExpiredSessions(time, 10)).toEqual(['s1']);
+    expect(await store.wasExpired('s1')).toBe(false);
+  });
 });

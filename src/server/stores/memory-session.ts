@@ -35,12 +35,65 @@ export class StoredSession {
   /** See `encode`. */
   private blob: string;
 
-  constructor(record: SessionRecord, ownEpoch: string | undefined) {
+  constructor(record: SessionRecord | undefined, ownEpoch?: string) {
+    if (record === undefined) {
+      // Filled in by `unpark`.
+      this.user = null;
+      this.owner = null;
+      this.expiresAt = null;
+      this.lastSeq = 0;
+      this.blob = '';
+      return;
+    }
     this.user = record.user;
     this.owner = record.owner;
     this.expiresAt = record.expiresAt;
     this.lastSeq = record.lastSeq;
     this.blob = encode(record.id, { createdAt: record.createdAt, tokenHash: record.tokenHash, prevTokenHash: record.prevTokenHash, ownEpoch, rooms: record.rooms, positions: record.positions });
+  }
+
+  /**
+   * The whole session as one string, for a detached session (no owner, an expiry): what a server
+   * keeps per disconnected client is then one map entry and one string. Null when attached.
+   * Layout: expiresAt (num) · lastSeq (num) · user (0, or 1 + str) · the blob.
+   */
+  park(): string | null {
+    if (this.owner !== null || this.expiresAt === null) return null;
+    const w = new Writer();
+    w.num(this.expiresAt);
+    w.num(this.lastSeq);
+    if (this.user === null) w.byte(0);
+    else {
+      w.byte(1);
+      w.str(this.user);
+    }
+    // Written into the one buffer: a concatenation would keep both strings behind a cons string.
+    w.latin1(this.blob);
+    return w.buf.toString('latin1', 0, w.at);
+  }
+
+  /** The session `park` returned. */
+  static unpark(parked: string): StoredSession {
+    const r = new Reader(parked);
+    const session = new StoredSession(undefined);
+    session.expiresAt = r.num();
+    session.lastSeq = r.num();
+    session.user = r.byte() === 0 ? null : r.str();
+    session.blob = parked.slice(r.at);
+    return session;
+  }
+
+  /** `expiresAt` of a parked session, read without unparking it. */
+  static parkedExpiresAt(parked: string): number {
+    return new Reader(parked).num();
+  }
+
+  /** `user` of a parked session. */
+  static parkedUser(parked: string): string | null {
+    const r = new Reader(parked);
+    r.num();
+    r.num();
+    return r.byte() === 0 ? null : r.str();
   }
 
   /**
@@ -145,6 +198,12 @@ class Writer {
       this.byte(1);
       this.float(value);
     }
+  }
+
+  /** A string whose characters are bytes, as they are. */
+  latin1(value: string): void {
+    this.room(value.length);
+    this.at += this.buf.write(value, this.at, 'latin1');
   }
 
   str(value: string): void {

@@ -74,7 +74,10 @@ export class MemoryStore implements Store {
   readonly #now: () => number;
   readonly #newEpoch: () => string;
   readonly #notify: NotifyQueue;
+  /** Sessions, except detached ones, which are parked (see `StoredSession.park`). */
   readonly #sessions = new Map<string, StoredSession>();
+  /** Detached sessions, each as one string. A session is in one of the two maps. */
+  readonly #parked = new Map<string, string>();
   /** Expired session ids and until when they are remembered (ms since epoch). */
   readonly #tombstones = new Map<string, number>();
   readonly #streams = new Map<string, MemoryStream>();
@@ -113,14 +116,18 @@ export class MemoryStore implements Store {
     if (direct !== undefined && direct.lastOffset === 0 && direct.entries.length === 0) {
       this.#streams.delete(own);
       ownEpoch = direct.epoch;
-    } else if (direct === undefined) ownEpoch = this.#sessions.get(record.id)?.ownEpoch(record.id);
-    this.#sessions.set(record.id, new StoredSession(record, ownEpoch));
+    } else if (direct === undefined) ownEpoch = this.#peek(record.id)?.ownEpoch(record.id);
+    this.#parked.delete(record.id);
+    const session = new StoredSession(record, ownEpoch);
+    this.#sessions.set(record.id, session);
+    this.#settle(record.id, session);
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
     this.#open();
-    const session = this.#live(id);
-    return session === undefined ? null : session.toRecord(id);
+    const session = this.#peek(id);
+    if (session === undefined || this.#expired(session)) return null;
+    return session.toRecord(id);
   }
 
   async updateSession(id: string, update: SessionUpdate): Promise<boolean> {
@@ -128,6 +135,7 @@ export class MemoryStore implements Store {
     const session = this.#live(id);
     if (session === undefined) return false;
     session.apply(id, update);
+    this.#settle(id, session);
     return true;
   }
 
@@ -147,17 +155,26 @@ export class MemoryStore implements Store {
     if (session === undefined || session.owner !== owner) return false;
     session.owner = null;
     session.expiresAt = this.#now() + ttlMs;
+    this.#settle(id, session);
     return true;
   }
 
   async deleteSession(id: string): Promise<void> {
     this.#open();
     this.#sessions.delete(id);
+    this.#parked.delete(id);
   }
 
   async takeExpiredSessions(now: number, limit: number): Promise<string[]> {
     this.#open();
     const taken: string[] = [];
+    for (const [id, parked] of this.#parked) {
+      if (taken.length >= limit) break;
+      if (StoredSession.parkedExpiresAt(parked) <= now) {
+        this.#parked.delete(id);
+        taken.push(id);
+      }
+    }
     for (const [id, session] of this.#sessions) {
       if (taken.length >= limit) break;
       if (session.expiresAt !== null && session.expiresAt <= now) {
@@ -182,6 +199,8 @@ export class MemoryStore implements Store {
     const now = this.#now();
     const until = this.#tombstones.get(id);
     if (until !== undefined && until > now) return true;
+    const parked = this.#parked.get(id);
+    if (parked !== undefined) return StoredSession.parkedExpiresAt(parked) <= now;
     const session = this.#sessions.get(id);
     return session !== undefined && session.expiresAt !== null && session.expiresAt <= now;
   }
@@ -193,6 +212,9 @@ export class MemoryStore implements Store {
     for (const session of this.#sessions.values()) {
       if (session.user === user && (session.expiresAt === null || session.expiresAt > now)) count++;
     }
+    for (const parked of this.#parked.values()) {
+      if (StoredSession.parkedExpiresAt(parked) > now && StoredSession.parkedUser(parked) === user) count++;
+    }
     return count;
   }
 
@@ -203,6 +225,7 @@ export class MemoryStore implements Store {
     const session = this.#sessions.get(sessionId)!;
     session.lastSeq = seq;
     if (update !== undefined) session.apply(sessionId, update);
+    this.#settle(sessionId, session);
     return { status: 'ok' };
   }
 
@@ -278,7 +301,8 @@ export class MemoryStore implements Store {
   async deleteStream(stream: string): Promise<void> {
     this.#open();
     this.#streams.delete(stream);
-    this.#directOwner(stream)?.session.dropOwnEpoch(stream.slice(SESSION_STREAM_PREFIX.length));
+    const owner = this.#directOwner(stream);
+    if (owner !== undefined) this.#dropOwnEpoch(owner);
   }
 
   // ---- state
@@ -380,11 +404,51 @@ export class MemoryStore implements Store {
     if (this.#closed) throw new ResilientSocketError('ERR_STORE_UNAVAILABLE', 'The memory store is closed');
   }
 
-  /** The session unless unknown or expired (an expired one waits for `takeExpiredSessions`). */
+  /**
+   * The session unless unknown or expired (an expired one waits for `takeExpiredSessions`), in
+   * `#sessions` (unparked) so the caller can change it; `#settle` parks it again if detached.
+   */
   #live(id: string): StoredSession | undefined {
-    const session = this.#sessions.get(id);
-    if (session === undefined || (session.expiresAt !== null && session.expiresAt <= this.#now())) return undefined;
+    const session = this.#sessions.get(id) ?? this.#unpark(id);
+    if (session === undefined || this.#expired(session)) return undefined;
     return session;
+  }
+
+  #expired(session: StoredSession): boolean {
+    return session.expiresAt !== null && session.expiresAt <= this.#now();
+  }
+
+  /** Move a parked session back to `#sessions`. */
+  #unpark(id: string): StoredSession | undefined {
+    const parked = this.#parked.get(id);
+    if (parked === undefined) return undefined;
+    const session = StoredSession.unpark(parked);
+    this.#parked.delete(id);
+    this.#sessions.set(id, session);
+    return session;
+  }
+
+  /** The session (expired ones too) to read only: a parked one is not moved. */
+  #peek(id: string): StoredSession | undefined {
+    const session = this.#sessions.get(id);
+    if (session !== undefined) return session;
+    const parked = this.#parked.get(id);
+    return parked === undefined ? undefined : StoredSession.unpark(parked);
+  }
+
+  /** Park a session in `#sessions` if it is detached (after a change). */
+  #settle(id: string, session: StoredSession): void {
+    const parked = session.park();
+    if (parked === null || this.#sessions.get(id) !== session) return;
+    this.#sessions.delete(id);
+    this.#parked.set(id, parked);
+  }
+
+  #dropOwnEpoch(owner: { id: string; session: StoredSession }): void {
+    const session = this.#sessions.get(owner.id) ?? this.#unpark(owner.id);
+    if (session === undefined) return;
+    session.dropOwnEpoch(owner.id);
+    this.#settle(owner.id, session);
   }
 
   #checkSeq(dedup: Dedup): DedupStatus | undefined {
@@ -401,7 +465,7 @@ export class MemoryStore implements Store {
       // A session's direct stream written for the first time keeps the epoch it was given.
       const owner = this.#directOwner(name);
       const epoch = owner?.session.ownEpoch(owner.id) ?? this.#newEpoch();
-      owner?.session.dropOwnEpoch(owner.id);
+      if (owner !== undefined) this.#dropOwnEpoch(owner);
       state = { epoch, lastOffset: 0, entries: [], maxAgeMs: Number.POSITIVE_INFINITY };
       this.#streams.set(name, state);
     }
@@ -423,7 +487,7 @@ export class MemoryStore implements Store {
   #directOwner(name: string): { id: string; session: StoredSession } | undefined {
     if (!name.startsWith(SESSION_STREAM_PREFIX)) return undefined;
     const id = name.slice(SESSION_STREAM_PREFIX.length);
-    const session = this.#sessions.get(id);
+    const session = this.#peek(id);
     return session === undefined ? undefined : { id, session };
   }
 
