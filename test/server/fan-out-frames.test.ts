@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { directSocket, textFrameBytes } from '../../src/server/rooms/shared-frame.js';
-import { connectNew, startServer, teardown, until } from './helpers.js';
+import { TestClient, connectNew, startServer, teardown, until } from './helpers.js';
 
 afterEach(teardown);
 
@@ -76,5 +76,28 @@ describe('held fan-out writes', () => {
       expect(got.map((m) => m.offset)).toEqual(published.map((entry) => entry.offset));
     }
     expect(server.connectionCount).toBe(members.length);
+  });
+});
+
+describe('replayed frames', () => {
+  it('replay messages larger than the shared frame budget to sessions resuming together, once and in order', async () => {
+    const server = await startServer();
+    const sessions = await Promise.all([0, 1].map(() => connectNew(server, ['big'])));
+    for (const { client } of sessions) client.close();
+    await until(() => server.connectionCount === 0, 'both clients left');
+    // 8 x ~700 KB: more than the frames kept for other resuming sessions (4 Mi characters).
+    const published = [];
+    for (let i = 0; i < 8; i++) published.push(await server.publish('big', { i, pad: String(i).repeat(700 * 1024) }));
+    const resumed = await Promise.all(sessions.map(async ({ session }) => {
+      const client = await TestClient.open(server.url);
+      client.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+      return client;
+    }));
+    for (const client of resumed) {
+      expect((await client.next('STATE_RECOVERED')).recovered).toBe(true);
+      const got = await client.messages('room:big', published.length, 15_000);
+      expect(got.map((m) => m.id)).toEqual(published.map((entry) => entry.id));
+      expect(got.every((m, i) => m.replay === true && (m.data as { pad: string }).pad.length === 700 * 1024 && (m.data as { i: number }).i === i)).toBe(true);
+    }
   });
 });

@@ -31,6 +31,11 @@ const REPLAY_BATCH = 200;
 
 /** Replayed frames kept for the next connection replaying the same entries (a reconnect storm). */
 const REPLAY_FRAMES = 1024;
+/**
+ * ...and at most this many characters of frame text in all: with 1 MiB messages 1,024 frames
+ * would hold gigabytes (each frame keeps its text and its bytes).
+ */
+const REPLAY_FRAME_CHARS = 4 * 1024 * 1024;
 
 /** Fan-out and replay for one server instance. @internal */
 export class Delivery {
@@ -43,6 +48,8 @@ export class Delivery {
    * Bounded: the oldest frame goes first.
    */
   private readonly replayFrames = new Map<string, SharedFrame>();
+  /** Characters of frame text held by `replayFrames`. */
+  private replayChars = 0;
 
   constructor(private readonly store: Store) {}
 
@@ -147,8 +154,18 @@ export class Delivery {
     let frame = this.replayFrames.get(key);
     if (frame === undefined) {
       frame = new SharedFrame(() => encodeFrame(toFrame(entry, true)));
-      if (this.replayFrames.size >= REPLAY_FRAMES) this.replayFrames.delete(this.replayFrames.keys().next().value!);
-      this.replayFrames.set(key, frame);
+      // Encoded now to know its size; the caller sends it at once anyway.
+      const chars = frame.text.length;
+      // A frame larger than the whole budget is not kept; otherwise the oldest go first.
+      if (chars <= REPLAY_FRAME_CHARS) {
+        for (const [oldKey, old] of this.replayFrames) {
+          if (this.replayFrames.size < REPLAY_FRAMES && this.replayChars + chars <= REPLAY_FRAME_CHARS) break;
+          this.replayFrames.delete(oldKey);
+          this.replayChars -= old.text.length;
+        }
+        this.replayFrames.set(key, frame);
+        this.replayChars += chars;
+      }
     }
     return frame;
   }
