@@ -217,7 +217,7 @@ export class ReferenceServer {
 
   private async appendServerMessage(stream: string, data: Json): Promise<StreamEntry> {
     const retention = stream.startsWith('session:') ? this.hub.options.outboxRetention : this.hub.options.retention;
-    const result = await this.store.append(stream, { id: randomUUID(), from: null, user: null, data }, retention);
+    const result = await this.store.append(stream, { id: flatId(), from: null, user: null, data }, retention);
     if (result.status !== 'appended') throw new ResilientSocketError('ERR_INTERNAL', `append returned ${result.status}`);
     return result.entry;
   }
@@ -355,4 +355,13 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
   }
   opts.logger.info({ instanceId, store: store.kind, port: (httpServer.address() as AddressInfo | null)?.port }, 'reference server started');
   return new ReferenceServer({ hub, wss, httpServer, ownsStore: owned, ownsHttp, handleHttp, detachListeners, ...(stateOption && factory === stateOption.factory ? { stateEngine: stateOption.engine } : {}) });
+}
+
+/**
+ * A new message id (a UUID) as one flat string. `randomUUID` builds it by concatenation, and V8
+ * keeps such a string as a tree of ~20 pieces (~600 bytes instead of ~56) for as long as the
+ * stored entry lives in history.
+ */
+function flatId(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
