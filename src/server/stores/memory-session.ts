@@ -144,16 +144,24 @@ export class StoredSession {
 }
 
 // ---- the blob: one byte per character (latin1), so it costs one byte per byte on the heap.
-// createdAt (num) · tokenHash (hash) · flags (1: prevTokenHash, 2: ownEpoch) · [prevTokenHash (hash)] ·
-// [ownEpoch (str)] · room count (uint), each: name (str), epoch (str), offset (num) ·
-// position count (uint), each: kind (0: the session's direct stream, 1: named, 2: the stream of room #i)
-// [name (str) | i (uint)], epoch, offset (num).
-// epoch: 0 + str, or k > 0: the k-th epoch written before (a session's positions mostly repeat its rooms' epochs).
-// hash: 0 + 32 bytes of a SHA-256 hex digest, or 1 + str (any other string) · str: uint byte length + UTF-8 ·
-// uint: 7 bits a byte, low first · num: 0 + uint (a safe non-negative integer), or 1 + float64.
+// createdAt (num) · flags (1: prevTokenHash, 2: ownEpoch, 4: tokenHash is text, 8: prevTokenHash
+// is text) · tokenHash (hash) · [prevTokenHash (hash)] · [ownEpoch (epoch)] ·
+// room count (uint), each: name (str), epoch, offset (num) ·
+// position count (uint), each: kind (0: the session's direct stream, 1: named, 2: the stream of
+// room #i) [name (str) | i (uint)], epoch, offset (num).
+// epoch: 0 + str, or k > 0: the k-th epoch written before (positions mostly repeat the rooms' epochs).
+// hash: the 32 bytes of a SHA-256 hex digest, or a str (flagged text) · str: uint byte length + UTF-8 ·
+// uint: 7 bits a byte, low first · num: uint 2n for an integer 0 <= n <= 2^52, else uint 1 + float64.
 
 const PREV = 1;
 const OWN_EPOCH = 2;
+/** The token hash is not a SHA-256 hex digest (kept as a str). */
+const TOKEN_TEXT = 4;
+const PREV_TEXT = 8;
+
+function isDigest(hash: string): boolean {
+  return HEX_DIGEST.test(hash);
+}
 const OWN_STREAM = 0;
 const NAMED_STREAM = 1;
 const ROOM_STREAM = 2;
@@ -191,14 +199,14 @@ class Writer {
   }
 
   num(value: number): void {
-    if (Number.isSafeInteger(value) && value >= 0) {
-      this.byte(0);
-      this.uint(value);
-    } else {
-      this.byte(1);
+    // An integer n as 2n, anything else as 1 and then the float: one byte less than a tag.
+    if (Number.isSafeInteger(value) && value >= 0 && value <= 2 ** 52) this.uint(value * 2);
+    else {
+      this.uint(1);
       this.float(value);
     }
   }
+
 
   /** A string whose characters are bytes, as they are. */
   latin1(value: string): void {
@@ -224,16 +232,14 @@ class Writer {
     this.epochs.push(value);
   }
 
+  /** A hash `isDigest` said is a SHA-256 hex digest, as its 32 bytes; any other string as a str. */
   hash(value: string): void {
-    if (HEX_DIGEST.test(value)) {
-      this.byte(0);
+    if (isDigest(value)) {
       this.room(32);
       this.at += this.buf.write(value, this.at, 'hex');
-    } else {
-      this.byte(1);
-      this.str(value);
-    }
+    } else this.str(value);
   }
+
 }
 
 /** Reads the blob's characters as bytes, without copying it into a buffer. */
@@ -264,8 +270,10 @@ class Reader {
   }
 
   num(): number {
-    return this.byte() === 0 ? this.uint() : this.float();
+    const n = this.uint();
+    return n % 2 === 0 ? n / 2 : this.float();
   }
+
 
   str(): string {
     const length = this.uint();
@@ -283,12 +291,13 @@ class Reader {
     return value;
   }
 
-  hash(): string {
-    if (this.byte() !== 0) return this.str();
+  hash(digest: boolean): string {
+    if (!digest) return this.str();
     const hex = Buffer.from(this.blob.slice(this.at, this.at + 32), 'latin1').toString('hex');
     this.at += 32;
     return hex;
   }
+
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
@@ -296,9 +305,15 @@ const ASCII = /^[\x00-\x7f]*$/;
 function encode(id: string, packed: Packed): string {
   const w = new Writer();
   w.num(packed.createdAt);
+  const prev = packed.prevTokenHash;
+  w.byte(
+    (prev !== undefined ? PREV : 0) |
+      (packed.ownEpoch !== undefined ? OWN_EPOCH : 0) |
+      (isDigest(packed.tokenHash) ? 0 : TOKEN_TEXT) |
+      (prev !== undefined && !isDigest(prev) ? PREV_TEXT : 0),
+  );
   w.hash(packed.tokenHash);
-  w.byte((packed.prevTokenHash !== undefined ? PREV : 0) | (packed.ownEpoch !== undefined ? OWN_EPOCH : 0));
-  if (packed.prevTokenHash !== undefined) w.hash(packed.prevTokenHash);
+  if (prev !== undefined) w.hash(prev);
   if (packed.ownEpoch !== undefined) w.epoch(packed.ownEpoch);
   const rooms = Object.keys(packed.rooms);
   w.uint(rooms.length);
@@ -332,9 +347,9 @@ function encode(id: string, packed: Packed): string {
 function decode(id: string, blob: string): Packed {
   const r = new Reader(blob);
   const createdAt = r.num();
-  const tokenHash = r.hash();
   const flags = r.byte();
-  const prevTokenHash = flags & PREV ? r.hash() : undefined;
+  const tokenHash = r.hash((flags & TOKEN_TEXT) === 0);
+  const prevTokenHash = flags & PREV ? r.hash((flags & PREV_TEXT) === 0) : undefined;
   const ownEpoch = flags & OWN_EPOCH ? r.epoch() : undefined;
   const rooms: Record<string, Position> = {};
   const names: string[] = [];
