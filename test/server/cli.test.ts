@@ -95,9 +95,13 @@ describe('cli', () => {
     expect(() => parseCli(['--max-payload', '0'])).toThrow('--max-payload must be an integer from 1');
     expect(() => parseCli(['--max-outbox', '1.5'])).toThrow('--max-outbox must be an integer');
     expect(() => parseCli(['--allowed-origins', ' , '])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
-    // every numeric flag the usage text lists is one the parser knows, and the other way round
-    const listed = [...USAGE.matchAll(/^  --([a-z-]+) </gm)].map((m) => m[1]);
-    for (const flag of listed) expect(() => parseCli([`--${flag}`, flag === 'host' || flag === 'path' || flag.startsWith('redis') || flag === 'state' || flag === 'log-level' || flag === 'allowed-origins' ? 'x' : '5'])).not.toThrow(/Unknown option/);
+    // every flag the usage text lists with a value is one the parser accepts
+    const listed = [...USAGE.matchAll(/^  --([a-z-]+) <([a-z]+)>/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(listed.length).toBeGreaterThan(15);
+    for (const [flag, kind] of listed) {
+      const value = kind === 'n' || kind === 'ms' || kind === 'bytes' ? '5' : 'x';
+      expect(() => parseCli([`--${flag}`, value]), flag).not.toThrow(/Unknown option/);
+    }
   });
 
   it('enforces limits given as flags: an oversized frame gets ERR_PAYLOAD_TOO_LARGE, a foreign Origin is refused', async () => {
