@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/server/stores/memory.js';
+import { newSessionId } from '../../src/server/sessions.js';
 import { KEEP_ALL, entry, session } from './conformance-context.js';
 
 describe('MemoryStore compact sessions', () => {
@@ -80,5 +81,19 @@ describe('MemoryStore compact sessions', () => {
     expect(await store.countUserSessions('ann')).toBe(1);
     expect(await store.takeExpiredSessions(time, 10)).toEqual(['s1']);
     expect(await store.wasExpired('s1')).toBe(false);
+  });
+
+  it('parks sessions under server-made ids and any other id alike, and hands the same ids back', async () => {
+    let time = 1_000;
+    const store = new MemoryStore({ sweepIntervalMs: 0, now: () => time });
+    stores.push(store);
+    const ids = [newSessionId(), newSessionId(), 'short', '\u0100odd', 'A'.repeat(22)];
+    for (const id of ids) {
+      await store.createSession(session(id, { owner: 'o' }));
+      expect(await store.detachSession(id, 'o', 100)).toBe(true);
+      expect(await store.getSession(id)).toMatchObject({ id, owner: null, expiresAt: 1_100 });
+    }
+    time = 1_100;
+    expect((await store.takeExpiredSessions(time, 10)).sort()).toEqual(ids.slice().sort());
   });
 });

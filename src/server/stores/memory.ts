@@ -76,7 +76,7 @@ export class MemoryStore implements Store {
   readonly #notify: NotifyQueue;
   /** Sessions, except detached ones, which are parked (see `StoredSession.park`). */
   readonly #sessions = new Map<string, StoredSession>();
-  /** Detached sessions, each as one string. A session is in one of the two maps. */
+  /** Detached sessions, each as one string, by `parkKey(id)`. A session is in one of the two maps. */
   readonly #parked = new Map<string, string>();
   /** Expired session ids and until when they are remembered (ms since epoch). */
   readonly #tombstones = new Map<string, number>();
@@ -117,7 +117,7 @@ export class MemoryStore implements Store {
       this.#streams.delete(own);
       ownEpoch = direct.epoch;
     } else if (direct === undefined) ownEpoch = this.#peek(record.id)?.ownEpoch(record.id);
-    this.#parked.delete(record.id);
+    this.#parked.delete(parkKey(record.id));
     const session = new StoredSession(record, ownEpoch);
     this.#sessions.set(record.id, session);
     this.#settle(record.id, session);
@@ -162,17 +162,17 @@ export class MemoryStore implements Store {
   async deleteSession(id: string): Promise<void> {
     this.#open();
     this.#sessions.delete(id);
-    this.#parked.delete(id);
+    this.#parked.delete(parkKey(id));
   }
 
   async takeExpiredSessions(now: number, limit: number): Promise<string[]> {
     this.#open();
     const taken: string[] = [];
-    for (const [id, parked] of this.#parked) {
+    for (const [key, parked] of this.#parked) {
       if (taken.length >= limit) break;
       if (StoredSession.parkedExpiresAt(parked) <= now) {
-        this.#parked.delete(id);
-        taken.push(id);
+        this.#parked.delete(key);
+        taken.push(idOfParkKey(key));
       }
     }
     for (const [id, session] of this.#sessions) {
@@ -199,7 +199,7 @@ export class MemoryStore implements Store {
     const now = this.#now();
     const until = this.#tombstones.get(id);
     if (until !== undefined && until > now) return true;
-    const parked = this.#parked.get(id);
+    const parked = this.#parked.get(parkKey(id));
     if (parked !== undefined) return StoredSession.parkedExpiresAt(parked) <= now;
     const session = this.#sessions.get(id);
     return session !== undefined && session.expiresAt !== null && session.expiresAt <= now;
@@ -420,10 +420,11 @@ export class MemoryStore implements Store {
 
   /** Move a parked session back to `#sessions`. */
   #unpark(id: string): StoredSession | undefined {
-    const parked = this.#parked.get(id);
+    const key = parkKey(id);
+    const parked = this.#parked.get(key);
     if (parked === undefined) return undefined;
     const session = StoredSession.unpark(parked);
-    this.#parked.delete(id);
+    this.#parked.delete(key);
     this.#sessions.set(id, session);
     return session;
   }
@@ -432,7 +433,7 @@ export class MemoryStore implements Store {
   #peek(id: string): StoredSession | undefined {
     const session = this.#sessions.get(id);
     if (session !== undefined) return session;
-    const parked = this.#parked.get(id);
+    const parked = this.#parked.get(parkKey(id));
     return parked === undefined ? undefined : StoredSession.unpark(parked);
   }
 
@@ -441,7 +442,7 @@ export class MemoryStore implements Store {
     const parked = session.park();
     if (parked === null || this.#sessions.get(id) !== session) return;
     this.#sessions.delete(id);
-    this.#parked.set(id, parked);
+    this.#parked.set(parkKey(id), parked);
   }
 
   #dropOwnEpoch(owner: { id: string; session: StoredSession }): void {
@@ -516,6 +517,25 @@ function infoOf(state: MemoryStream): StreamInfo {
   const first = state.entries[0];
   return { epoch: state.epoch, firstOffset: first === undefined ? state.lastOffset + 1 : first.offset, lastOffset: state.lastOffset };
 }
+
+/**
+ * The `#parked` key of a session id: an id as the server makes them (22 base64url characters for
+ * 16 random bytes) as its 16 bytes, 8 bytes less per parked session; any other id as it is
+ * behind a character no byte has, so the two kinds never collide.
+ */
+function parkKey(id: string): string {
+  if (id.length === 22 && BASE64URL.test(id)) {
+    const bytes = Buffer.from(id, 'base64url');
+    if (bytes.length === 16 && bytes.toString('base64url') === id) return bytes.toString('latin1');
+  }
+  return `\u0100${id}`;
+}
+
+function idOfParkKey(key: string): string {
+  return key.charCodeAt(0) === 0x100 ? key.slice(1) : Buffer.from(key, 'latin1').toString('base64url');
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Prefix of a session's direct stream name (see `sessionStream`). */
 const SESSION_STREAM_PREFIX = sessionStream('');
