@@ -149,7 +149,7 @@ export class Connection implements ConnectionContext, Corked {
    * (it is then cut).
    */
   async backpressure(timeoutMs = 30_000): Promise<boolean> {
-    // Held writes count in `bufferedAmount` but only wait for the end of the turn: send them now.
+    // Held writes count in `bufferedAmount` but only wait for the batch to end: send them now.
     this.uncork();
     if (this.ws.bufferedAmount <= this.maxBufferedBytes / 2) return this.ws.readyState === this.ws.OPEN;
     const deadline = Date.now() + timeoutMs;
@@ -176,8 +176,8 @@ export class Connection implements ConnectionContext, Corked {
   }
 
   /**
-   * Hold this connection's writes until `batch` ends (the end of this turn of the event loop),
-   * so they leave in one system call. No-op when already held or when frames go through `ws`.
+   * Hold this connection's writes until `batch` ends (once the work of the current callback is
+   * done), so they leave in one system call. No-op when already held or when frames go through `ws`.
    */
   hold(batch: WriteBatch): void {
     if (this.held || this.direct === undefined) return;

@@ -1,8 +1,8 @@
 /**
  * Fan-out writes: frames built once and written to the socket as they are, and writes held until
- * the end of the turn. What a client receives must be exactly what `ws.send` would have sent.
+ * the current work is done. What a client receives must be exactly what `ws.send` would have sent.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { directSocket, textFrameBytes } from '../../src/server/rooms/shared-frame.js';
@@ -66,8 +66,8 @@ describe('held fan-out writes', () => {
     const server = await startServer({ maxBufferedBytes: 1024 });
     const members = await Promise.all([0, 1, 2].map(() => connectNew(server, ['burst'])));
     const count = 200;
-    // Every publish resolves on a microtask: all 200 fan-outs run in the same turn, so each
-    // member's writes are held together, far past the 1 KiB limit, until the turn ends.
+    // Every publish resolves on a microtask: all 200 fan-outs run before the batch ends, so each
+    // member's writes are held together, far past the 1 KiB limit, until they are all made.
     const published = await Promise.all(Array.from({ length: count }, (_, i) => server.publish('burst', { i, pad: 'x'.repeat(100) })));
     const ids = published.map((entry) => entry.id);
     for (const { client } of members) {
@@ -76,6 +76,25 @@ describe('held fan-out writes', () => {
       expect(got.map((m) => m.offset)).toEqual(published.map((entry) => entry.offset));
     }
     expect(server.connectionCount).toBe(members.length);
+  });
+
+  it('are flushed without a timer, so faked setImmediate/setTimeout in the application do not stall delivery', async () => {
+    const server = await startServer();
+    const { client } = await connectNew(server, ['clock']);
+    const realSetTimeout = setTimeout;
+    vi.useFakeTimers({ toFake: ['setImmediate', 'setTimeout'] });
+    try {
+      const entry = await server.publish('clock', 'tick');
+      // Real I/O still runs under fake timers; the guard uses the real clock.
+      const arrived = await new Promise<boolean>((resolve) => {
+        client.ws.once('message', () => resolve(true));
+        realSetTimeout(() => resolve(false), 5000);
+      });
+      expect(arrived).toBe(true);
+      expect(client.inbox.some((f) => f.type === 'NEW_MESSAGE' && f.id === entry.id)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -40,7 +40,7 @@ const REPLAY_FRAME_CHARS = 4 * 1024 * 1024;
 /** Fan-out and replay for one server instance. @internal */
 export class Delivery {
   private readonly subscriptions = new Map<string, Subscription>();
-  /** Coalesces the writes of this instance's fan-outs and replays per turn of the event loop. */
+  /** Coalesces the writes of this instance's fan-outs and replays (see `WriteBatch`). */
   private readonly batch = new WriteBatch();
   /**
    * Replayed `NEW_MESSAGE` frames by stream, epoch and offset (which name one entry for good),
@@ -130,7 +130,7 @@ export class Delivery {
         if (entry.offset > upTo) return { replayed };
         // Pace the replay to the reader; a connection that closed meanwhile recovers later.
         if (conn.congested() && !(await conn.backpressure())) return { replayed };
-        // The frames of this batch leave together at the end of the turn.
+        // The frames of this read leave together once it is sent (see `WriteBatch`).
         conn.hold(this.batch);
         // A RESYNC re-sends below the cursor (the client saw a hole); a replay moves the cursor.
         if (resend) {

@@ -1,6 +1,7 @@
 /**
- * Coalescing of socket writes: every frame written to a socket during one turn of the event loop
- * leaves in one `writev` when the turn ends, instead of one system call per frame.
+ * Coalescing of socket writes: every frame written to a socket while the server handles one I/O
+ * event (a read with several frames, their appends and fan-outs) leaves in one `writev` once that
+ * work is done, instead of one system call per frame.
  */
 import type { Socket } from 'node:net';
 
@@ -11,11 +12,14 @@ export interface Corked {
 
 /**
  * Sockets corked for the current batch. A fan-out writes one frame to each of many sockets; the
- * next entry, usually handled in the same turn, writes again to the same sockets. Corked, their
- * frames pile up in each socket's buffer and are flushed together in `setImmediate`, after the
- * I/O callbacks of this turn: one system call per socket per turn. Order is unchanged (a corked
- * socket still buffers every write in call order) and `bufferedAmount` still counts what waits,
- * so the outbox limit sees it.
+ * next entry, usually from the same read (a publisher sends several frames per TCP segment),
+ * writes again to the same sockets. Corked, their frames pile up in each socket's buffer and are
+ * flushed together on `process.nextTick`, which runs once the microtasks of the current callback
+ * (the appends and fan-outs of that read) are done: one system call per socket per batch, no
+ * added delay. Not `setImmediate`: it measured the same, waits for the rest of the poll phase,
+ * and fake timers in a test would stall delivery. Order is unchanged (a corked socket still
+ * buffers every write in call order) and `bufferedAmount` still counts what waits, so the outbox
+ * limit sees it.
  *
  * @internal
  */
@@ -30,7 +34,7 @@ export class WriteBatch {
     this.#held.push(holder);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flush);
+      process.nextTick(this.#flush);
     }
   }
 
