@@ -190,31 +190,43 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   // stored the new token resumes with this one instead of losing its session (and re-sending its
   // queue under a new one). Every other earlier token, including one issued but never used, dies.
   const prevTokenHash = hashToken(frame.resumeToken);
-  // Rotate before attaching.
-  if (!(await hub.store.updateSession(session.id, { tokenHash, prevTokenHash, user: boundUser }))) return 'unknown';
-  // Checked again after the rotation's round trip (the presented token still works: nothing lost).
-  if (closedMeanwhile(conn)) return 'gone';
-  const previous = await hub.store.attachSession(session.id, conn.owner);
-  if (previous === undefined) return 'unknown';
+  const rotation = { tokenHash, prevTokenHash, user: boundUser };
+  let previous: string | null | undefined;
+  let current: SessionRecord | null = null;
+  if (hub.store.resumeSession) {
+    // Rotation, attach and the read of the session as attached: one atomic store call.
+    const resumed = await hub.store.resumeSession(session.id, rotation, conn.owner);
+    if (resumed === undefined) return 'unknown';
+    ({ previous, record: current } = resumed);
+  } else {
+    // Rotate before attaching.
+    if (!(await hub.store.updateSession(session.id, rotation))) return 'unknown';
+    // Checked again after the rotation's round trip (the presented token still works: nothing lost).
+    if (closedMeanwhile(conn)) return 'gone';
+    previous = await hub.store.attachSession(session.id, conn.owner);
+    if (previous === undefined) return 'unknown';
+  }
   if (previous !== null && previous !== conn.owner) {
     hub.sessions.get(session.id)?.fail('ERR_SESSION_TAKEN_OVER', 'another connection resumed this session');
   }
   // Held from here on: if anything below fails, closing this connection detaches the session.
-  conn.session = localSession(session.id, boundUser, session.rooms, session.positions);
+  conn.session = localSession(session.id, boundUser, (current ?? session).rooms, (current ?? session).positions);
   hub.sessions.attach(conn);
   if (previous !== null && previous !== conn.owner) {
     await hub.store.publishControl({ kind: 'takeover', sessionId: session.id, owner: previous });
   }
-  // A racing resume on another instance rotated (and attached) before our attach, so its
-  // rotation may have overwritten ours; nobody attached earlier can write after this point.
-  // The re-read also picks up what the previous connection changed since the first read.
-  const current = await hub.store.getSession(session.id);
-  if (!current) {
-    hub.sessions.release(conn, null);
-    conn.session = null;
-    return 'unknown';
+  if (current === null) {
+    // A racing resume on another instance rotated (and attached) before our attach, so its
+    // rotation may have overwritten ours; nobody attached earlier can write after this point.
+    // The re-read also picks up what the previous connection changed since the first read.
+    current = await hub.store.getSession(session.id);
+    if (!current) {
+      hub.sessions.release(conn, null);
+      conn.session = null;
+      return 'unknown';
+    }
+    if (current.tokenHash !== tokenHash || current.prevTokenHash !== prevTokenHash) await hub.store.updateSession(session.id, { tokenHash, prevTokenHash });
   }
-  if (current.tokenHash !== tokenHash || current.prevTokenHash !== prevTokenHash) await hub.store.updateSession(session.id, { tokenHash, prevTokenHash });
   conn.session = localSession(session.id, boundUser, current.rooms, current.positions);
   return { token, user: boundUser, record: current, takeover: previous !== null };
 }

@@ -46,6 +46,26 @@ export function sessionTests(world: () => World): void {
       expect(await a.attachSession('nope', 'i1/c3')).toBeUndefined();
     });
 
+    it('resumeSession applies the update and attaches at once, returning the previous owner and the session', async () => {
+      const { a, b, clock } = world();
+      if (!a.resumeSession || !b.resumeSession) return;
+      await a.createSession(session('s1', { owner: 'i1/c1', positions: { 'room:r': { epoch: 'e', offset: 2 } } }));
+      await a.detachSession('s1', 'i1/c1', 1000);
+      const first = await b.resumeSession('s1', { tokenHash: 'b'.repeat(64), prevTokenHash: 'a'.repeat(64), user: 'ann' }, 'i2/c2');
+      const expected = session('s1', { tokenHash: 'b'.repeat(64), prevTokenHash: 'a'.repeat(64), user: 'ann', owner: 'i2/c2', expiresAt: null, positions: { 'room:r': { epoch: 'e', offset: 2 } } });
+      expect(first).toEqual({ previous: null, record: expected });
+      expect(await a.getSession('s1')).toEqual(expected);
+      // Attached elsewhere: the holder is handed back for the takeover, and nothing expires.
+      const second = await a.resumeSession('s1', {}, 'i1/c3');
+      expect(second).toEqual({ previous: 'i2/c2', record: { ...expected, owner: 'i1/c3' } });
+      clock.advance(5000);
+      expect(await a.takeExpiredSessions(clock.now(), 10)).toEqual([]);
+      expect(await b.resumeSession('nope', {}, 'i1/c4')).toBeUndefined();
+      await a.detachSession('s1', 'i1/c3', 10);
+      clock.advance(10);
+      expect(await b.resumeSession('s1', { user: 'x' }, 'i1/c5')).toBeUndefined();
+    });
+
     it('detaches only for the current owner and sets the expiry from the store clock', async () => {
       const { a, b, clock } = world();
       await a.createSession(session('s1', { owner: 'i1/c1' }));

@@ -149,6 +149,17 @@ export class MemoryStore implements Store {
     return previous;
   }
 
+  async resumeSession(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
+    this.#open();
+    const session = this.#live(id);
+    if (session === undefined) return undefined;
+    session.apply(id, update);
+    const previous = session.owner;
+    session.owner = owner;
+    session.expiresAt = null;
+    return { previous, record: session.toRecord(id) };
+  }
+
   async detachSession(id: string, owner: string, ttlMs: number): Promise<boolean> {
     this.#open();
     const session = this.#live(id);

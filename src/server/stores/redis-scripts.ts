@@ -173,6 +173,22 @@ return {1, previous}
 `;
 
 /**
+ * RESUME. KEYS: session, expiry zset. ARGV: now, owner, id, key prefix, field/value pairs.
+ * UPDATE_SESSION with those pairs, then ATTACH, in one step. Returns {1, previous owner or '',
+ * the session hash as HGETALL gives it} or {0} when not live.
+ */
+export const RESUME = `${LIVE}${OWNERS}
+if not live(KEYS[1], tonumber(ARGV[1])) then return {0} end
+if #ARGV > 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+local previous = redis.call('HGET', KEYS[1], 'owner') or ''
+redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'expiresAt', '')
+redis.call('ZREM', KEYS[2], ARGV[3])
+disown(ARGV[4], previous, ARGV[3])
+own(ARGV[4], ARGV[2], ARGV[3], ARGV[1])
+return {1, previous, redis.call('HGETALL', KEYS[1])}
+`;
+
+/**
  * DETACH. KEYS: session, expiry zset. ARGV: now, owner, ttlMs, id, key prefix. Only when
  * `owner` holds the session: clears the owner, sets expiresAt = now + ttl and indexes it.
  * Returns 1 or 0.

@@ -155,6 +155,17 @@ export class RedisStore implements Store {
     return (await this.#link.script('rsUpdateSession', scripts.UPDATE_SESSION, [this.#keys.session(id)], [this.#now(), ...fields])) === 1;
   }
 
+  async resumeSession(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
+    const keys = [this.#keys.session(id), this.#keys.expiry()];
+    const result = (await this.#link.script('rsResume', scripts.RESUME, keys, [this.#now(), owner, id, this.#keys.prefix, ...updateFields(update)])) as [number, string?, string[]?];
+    if (result[0] !== 1) return undefined;
+    const flat = result[2] ?? [];
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+    const record = parseSession(id, hash);
+    return record === null ? undefined : { previous: result[1] ? result[1] : null, record };
+  }
+
   async attachSession(id: string, owner: string): Promise<string | null | undefined> {
     const result = (await this.#link.script('rsAttach', scripts.ATTACH, [this.#keys.session(id), this.#keys.expiry()], [this.#now(), owner, id, this.#keys.prefix])) as [number, string?];
     if (result[0] !== 1) return undefined;

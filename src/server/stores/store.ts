@@ -147,6 +147,13 @@ export interface Store {
    * connection to take over from), or null; `undefined` when the session does not exist.
    */
   attachSession(id: string, owner: string): Promise<string | null | undefined>;
+  /**
+   * Apply `update` and attach `owner` (as `updateSession` then `attachSession`, with nothing in
+   * between), and return the previous owner (null when detached) with the session as it is
+   * then; undefined when the session does not exist. Optional: a resume then makes those two
+   * calls and a `getSession`.
+   */
+  resumeSession?(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined>;
   /** Detach if `owner` still holds the session: it then expires in `ttlMs`. False otherwise. */
   detachSession(id: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Remove a session at once (client said `BYE`). */
