@@ -68,6 +68,12 @@ describe('MemoryStore compact sessions', () => {
     const detached = { ...record, owner: null, expiresAt: 1_500 };
     expect(await store.getSession('s1')).toEqual(detached);
     expect(await store.countUserSessions('ann')).toBe(2);
+    expect(await store.countUserSessions('an')).toBe(0);
+    expect(await store.countUserSessions('anne')).toBe(0);
+    await store.createSession(session('s3', { user: 'zoë 🚀', owner: 'o' }));
+    await store.detachSession('s3', 'o', 500);
+    expect(await store.countUserSessions('zoë 🚀')).toBe(1);
+    await store.deleteSession('s3');
     expect(await store.updateSession('s1', { positions: { 'room:r': { epoch: 'e1', offset: 9 } } })).toBe(true);
     expect(await store.advanceSeq('s1', 4)).toEqual({ status: 'ok' });
     const changed = { ...detached, positions: { 'room:r': { epoch: 'e1', offset: 9 } }, lastSeq: 4 };

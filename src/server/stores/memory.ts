@@ -223,8 +223,9 @@ export class MemoryStore implements Store {
     for (const session of this.#sessions.values()) {
       if (session.user === user && (session.expiresAt === null || session.expiresAt > now)) count++;
     }
+    const userBytes = StoredSession.userBytes(user);
     for (const parked of this.#parked.values()) {
-      if (StoredSession.parkedExpiresAt(parked) > now && StoredSession.parkedUser(parked) === user) count++;
+      if (StoredSession.parkedUserIs(parked, userBytes) && StoredSession.parkedExpiresAt(parked) > now) count++;
     }
     return count;
   }
