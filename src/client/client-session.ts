@@ -55,7 +55,7 @@ export interface SendOptions {
   id?: string;
 }
 
-type Emit = <K extends keyof ReconnectingWebSocketEvents>(event: K, ...args: Parameters<ReconnectingWebSocketEvents[K]>) => void;
+type Emit = <K extends keyof ReconnectingWebSocketEvents>(event: K, arg: Parameters<ReconnectingWebSocketEvents[K]>[0]) => void;
 
 /** What the session needs from the connection owner. @internal */
 export interface SessionHost {
@@ -248,7 +248,7 @@ export class ClientSession {
     this.#recovery = undefined;
     const auths = [...this.#auths.values()];
     this.#auths.clear();
-    for (const a of auths) a.reject(new ResilientSocketError('ERR_NOT_READY', 'the connection closed before AUTH_OK'));
+    for (const a of auths) a.reject(new ResilientSocketError('ERR_NOT_READY', 'closed before AUTH_OK'));
     this.hooks.disconnected?.();
   }
 
@@ -259,7 +259,7 @@ export class ClientSession {
   authenticate(auth: Json): Promise<string | null> {
     const ref = `a${++this.#authCounter}`;
     if (!this.sendFrame({ type: 'AUTH', ref, auth })) {
-      return Promise.reject(new ResilientSocketError('ERR_NOT_READY', 'authenticate() needs an open protocol connection'));
+      return Promise.reject(new ResilientSocketError('ERR_NOT_READY', 'not connected'));
     }
     return new Promise((resolve, reject) => this.#auths.set(ref, { resolve, reject }));
   }
@@ -297,7 +297,7 @@ export class ClientSession {
     }
     const bytes = utf8Length(text);
     if (this.#limits && bytes > this.#limits.maxPayload) {
-      return Promise.reject(new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `the frame is ${bytes} bytes; the server accepts at most ${this.#limits.maxPayload}`));
+      return Promise.reject(new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `${bytes} bytes > maxPayload ${this.#limits.maxPayload}`));
     }
     let item: QueueItem;
     try {
@@ -404,7 +404,7 @@ export class ClientSession {
     this.#saveMain();
     this.#savePositions();
     this.#suspended = true;
-    const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed; the operation stays queued in storage for the next instance', { details: { kept: true } });
+    const error = new ResilientSocketError('ERR_CLOSED', 'client suspended; kept in storage', { details: { kept: true } });
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const d of pending) d.reject(error);
@@ -417,7 +417,7 @@ export class ClientSession {
     this.#host.timers.clearTimeout(this.#lazySaveTimer);
     this.#lazySaveTimer = undefined;
     const abandoned = this.#queue.clear();
-    const error = new ResilientSocketError('ERR_CLOSED', 'the client was closed before the server acknowledged this operation');
+    const error = new ResilientSocketError('ERR_CLOSED', 'closed before the ack');
     for (const item of abandoned) this.#settle(item, undefined, error);
     this.#session = null;
     this.#rooms.clear();
@@ -441,7 +441,7 @@ export class ClientSession {
         const id = item.op.id;
         out.push({ data: item.op.data, id, resolve: (r) => d?.resolve(r), reject: (e) => d?.reject(e) });
       } else {
-        d?.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', `${item.op.type} needs the protocol; the server speaks plain WebSocket`));
+        d?.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', `${item.op.type} needs the protocol`));
       }
     }
     this.#saveMain();
@@ -517,6 +517,11 @@ export class ClientSession {
   // ------------------------------------------------------------------ messages and acks
 
   #onMessage(frame: NewMessageFrame): void {
+    // in order with nothing buffered (nearly every message): no result object, no array
+    if (this.#positions.advance(frame)) {
+      this.#deliverOne(frame);
+      return this.#delivered(1);
+    }
     const result = this.#positions.receive(frame);
     if (result.epochChanged) this.#gap({ stream: result.epochChanged.stream, reason: 'epoch_changed', from: result.epochChanged.from });
     if (result.resync) this.#host.transmit(result.resync);
@@ -525,15 +530,22 @@ export class ClientSession {
 
   #deliverAll(messages: NewMessageFrame[]): void {
     if (messages.length === 0) return;
-    for (const m of messages) {
-      if (m.replay && this.#recovery) this.#recovery.replayed++;
-      const message: ReceivedMessage = { data: m.data, stream: m.stream, offset: m.offset, id: m.id, from: m.from, self: m.from !== null && this.#selfIds.has(m.from), replayed: m.replay === true, ts: m.ts };
-      if (m.room !== undefined) message.room = m.room;
-      if (m.user !== undefined) message.user = m.user;
-      this.#host.deliver(message);
-    }
+    for (const m of messages) this.#deliverOne(m);
+    this.#delivered(messages.length);
+  }
+
+  #deliverOne(m: NewMessageFrame): void {
+    if (m.replay && this.#recovery) this.#recovery.replayed++;
+    const message: ReceivedMessage = { data: m.data, stream: m.stream, offset: m.offset, id: m.id, from: m.from, self: m.from !== null && this.#selfIds.has(m.from), replayed: m.replay === true, ts: m.ts };
+    if (m.room !== undefined) message.room = m.room;
+    if (m.user !== undefined) message.user = m.user;
+    this.#host.deliver(message);
+  }
+
+  /** Positions moved by `count` delivered messages: persist them, ack them when due. */
+  #delivered(count: number): void {
     this.#savePositions();
-    this.#unackedPositions += messages.length;
+    this.#unackedPositions += count;
     if (this.#unackedPositions >= this.#ackEvery) this.#sendPositionAck();
     // An ack sent at `ackEvery` leaves the timer running (it finds nothing to ack, or acks what
     // came since, still within `ackInterval`): clearing and re-arming a timer for every batch cost
@@ -661,7 +673,7 @@ export class ClientSession {
       if (this.#limits && item.bytes > this.#limits.maxPayload) {
         // Never sent successfully (the server would close with 1009): drop it, renumber the tail.
         this.#queue.remove(item.seq);
-        this.#settle(item, undefined, new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `the frame is ${item.bytes} bytes; the server accepts at most ${this.#limits.maxPayload}`));
+        this.#settle(item, undefined, new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `${item.bytes} bytes > maxPayload ${this.#limits.maxPayload}`));
         this.#gen++;
         this.#saveMain();
         return;

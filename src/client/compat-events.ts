@@ -43,8 +43,12 @@ export class CompatEvents {
   /** Call the `on<type>` handler, then the listeners; a throwing listener never stops the others. */
   dispatch(type: CompatEventType, fields: { type: CompatEventType } & Record<string, unknown>): void {
     const target = this.#target;
+    const handler = target[`on${type}`];
+    const set = this.#listeners.get(type);
+    // nobody listens: build no event
+    if (!handler && !set?.size) return;
     const event: CompatEvent = { ...fields, type, target };
-    for (const listener of [target[`on${type}`], ...(this.#listeners.get(type) ?? [])]) {
+    for (const listener of [handler, ...(set ?? [])]) {
       try {
         if (typeof listener === 'function') listener.call(target, event);
         else listener?.handleEvent(event);

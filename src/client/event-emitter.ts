@@ -67,7 +67,9 @@ export class EventEmitter<Events extends { [K in keyof Events]: (...args: never[
     if (!list) return false;
     for (const e of list) {
       if (e.once) this.off(event, e.fn as unknown as Events[K], undefined, true);
-      e.fn.apply(e.ctx ?? this, args);
+      // call, not apply, for the usual single argument: no arguments array walked per listener
+      if (args.length === 1) e.fn.call(e.ctx ?? this, args[0]);
+      else e.fn.apply(e.ctx ?? this, args);
     }
     return true;
   }

@@ -143,7 +143,7 @@ export class OfflineQueue {
     if (!force && (length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes)) {
       throw new ResilientSocketError(
         'ERR_QUEUE_FULL',
-        `offline queue full (${length}/${this.#limits.maxLength} operations, ${this.#bytes}+${bytes}/${this.#limits.maxBytes} bytes)`,
+        'offline queue full',
         { details: { length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes } },
       );
     }

@@ -187,15 +187,15 @@ export function resolveOptions(options: ReconnectingWebSocketOptions | undefined
   const jitter = (r.jitter = o.jitter ?? DEFAULTS.jitter);
   if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') invalid(`options.jitter must be 'full', 'equal' or 'none', got ${String(jitter)}`);
   const protocols = (r.protocols = o.protocols === undefined ? [] : typeof o.protocols === 'string' ? [o.protocols] : o.protocols);
-  if (!Array.isArray(protocols) || !protocols.every((p) => typeof p === 'string' && p.length > 0)) invalid('options.protocols must be a string or an array of non-empty strings');
+  if (!Array.isArray(protocols) || !protocols.every((p) => typeof p === 'string' && p.length > 0)) invalid('options.protocols must be non-empty strings');
   for (const fn of ['WebSocket', 'random', 'now']) {
     if (o[fn] !== undefined && typeof o[fn] !== 'function') invalid(`options.${fn} must be a function`);
   }
   r.random ??= Math.random;
   r.now ??= Date.now;
   const has = (v: unknown, methods: string[]) => v === undefined || methods.every((m) => typeof (v as Record<string, unknown> | null)?.[m] === 'function');
-  if (!has(o.timers, ['setTimeout', 'clearTimeout'])) invalid('options.timers must have setTimeout and clearTimeout functions');
-  if (!has(o.storage, ['get', 'set', 'delete'])) invalid('options.storage must have get, set and delete methods');
+  if (!has(o.timers, ['setTimeout', 'clearTimeout'])) invalid('options.timers needs setTimeout, clearTimeout');
+  if (!has(o.storage, ['get', 'set', 'delete'])) invalid('options.storage needs get, set, delete');
   if (o.sessionKey !== undefined && (typeof o.sessionKey !== 'string' || o.sessionKey.length === 0)) invalid('options.sessionKey must be a non-empty string');
   if (o.binaryType !== undefined && o.binaryType !== 'blob' && o.binaryType !== 'arraybuffer') invalid("options.binaryType must be 'blob' or 'arraybuffer'");
   for (const spec of NUMBERS.split(' ')) {
@@ -210,7 +210,7 @@ export function resolveOptions(options: ReconnectingWebSocketOptions | undefined
   }
   const resolved = r as unknown as ResolvedOptions;
   if (resolved.maxReconnectDelay < resolved.initialReconnectDelay) {
-    invalid(`options.maxReconnectDelay (${resolved.maxReconnectDelay}) must be >= options.initialReconnectDelay (${resolved.initialReconnectDelay})`);
+    invalid('options.maxReconnectDelay must be >= initialReconnectDelay');
   }
   return resolved;
 }

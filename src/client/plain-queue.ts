@@ -39,7 +39,7 @@ export class PlainQueue {
     const raw = toRaw(data);
     const bytes = byteLength(raw);
     if (this.#entries.length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes) {
-      throw new ResilientSocketError('ERR_QUEUE_FULL', `offline queue full (${this.#entries.length}/${this.#limits.maxLength} frames, ${this.#bytes}+${bytes}/${this.#limits.maxBytes} bytes)`, {
+      throw new ResilientSocketError('ERR_QUEUE_FULL', 'offline queue full', {
         details: { length: this.#entries.length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes },
       });
     }

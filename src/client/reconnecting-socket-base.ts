@@ -137,11 +137,11 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   constructor(url: UrlProvider, options: ReconnectingWebSocketOptions | undefined, kit: ProtocolKit | undefined) {
     super();
     if (typeof url !== 'string' && typeof url !== 'function') {
-      throw new ResilientSocketError('ERR_INVALID_OPTION', 'url must be a string or a function returning one');
+      throw new ResilientSocketError('ERR_INVALID_OPTION', 'url must be a string or function');
     }
     this.#o = resolveOptions(options, kit ? undefined : 'plain');
     if (!kit && this.#o.mode !== 'plain') {
-      throw new ResilientSocketError('ERR_INVALID_OPTION', `options.mode must be 'plain' in resilient-socket/lite, got ${this.#o.mode} (the protocol needs 'resilient-socket')`);
+      throw new ResilientSocketError('ERR_INVALID_OPTION', `options.mode must be 'plain' in resilient-socket/lite, got ${this.#o.mode}`);
     }
     this.#kit = kit;
     this.#urlProvider = url;
@@ -277,10 +277,10 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   }
 
   async #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
-    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()');
     if (this.#isPlain()) return this.#sendPlain(data as PlainData);
     if (isBinary(data)) {
-      throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode: 'plain' (the protocol carries JSON)");
+      throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode 'plain'");
     }
     // Once loaded, no await before the enqueue: one promise hop less per message.
     if (!this.#loaded) await this.#ready;
@@ -305,9 +305,9 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   }
 
   async #operation(op: { type: 'JOIN_ROOM' | 'LEAVE_ROOM'; room: string }, kind: 'join' | 'leave'): Promise<void> {
-    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()');
     await this.#ready;
-    if (this.#isPlain()) throw new ResilientSocketError('ERR_NOT_SUPPORTED', `${kind} needs the protocol; this connection is plain`);
+    if (this.#isPlain()) throw new ResilientSocketError('ERR_NOT_SUPPORTED', `${kind} needs the protocol`);
     await this.#session!.enqueue(op, kind);
   }
 
@@ -317,7 +317,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
    * so that reconnections use fresh credentials too.
    */
   authenticate(credentials: Json): Promise<string | null> {
-    if (!this.#session || this.#mode !== 'protocol') return handled(Promise.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', 'authenticate() needs a protocol connection')));
+    if (!this.#session || this.#mode !== 'protocol') return handled(Promise.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', 'authenticate() needs the protocol')));
     return handled(this.#session.authenticate(credentials));
   }
 
@@ -342,9 +342,9 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   }
 
   async #dispatch(scope: string, event: Json): Promise<StateEventResult> {
-    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'the client is closed; call reconnect() to start again');
+    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()');
     if (!this.#isPlain()) await this.#ready;
-    if (this.#isPlain() || !this.#state) throw new ResilientSocketError('ERR_NOT_SUPPORTED', 'dispatch() needs the protocol; this connection is plain');
+    if (this.#isPlain() || !this.#state) throw new ResilientSocketError('ERR_NOT_SUPPORTED', 'dispatch() needs the protocol');
     return this.#state.dispatch(scope, event);
   }
 
@@ -401,7 +401,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     this.#detachEnvironment?.();
     this.#detachEnvironment = undefined;
     this.#setStatus('closing', 'close() called');
-    this.#plain.rejectAll(new ResilientSocketError('ERR_CLOSED', 'the client was closed before this frame was sent'));
+    this.#plain.rejectAll(new ResilientSocketError('ERR_CLOSED', 'closed before sent'));
     const conn = this.#conn;
     const endSession = options.endSession ?? true;
     if (conn && this.#handshaken && endSession) this.#transmit({ type: 'BYE' });
@@ -501,7 +501,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
       return;
     }
     if (!speaksProtocol) {
-      this.#reportError(new ResilientSocketError('ERR_PROTOCOL', `the server did not select the ${SUBPROTOCOL} subprotocol (mode: 'protocol')`));
+      this.#reportError(new ResilientSocketError('ERR_PROTOCOL', `no ${SUBPROTOCOL} subprotocol`));
       this.#abort(conn, 4000, 'no subprotocol');
       return;
     }
@@ -529,7 +529,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
       return;
     }
     if (typeof data !== 'string') {
-      this.#reportError(new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', 'the server sent a binary frame; the protocol carries JSON text'));
+      this.#reportError(new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', 'binary frame from the server'));
       return;
     }
     const decoded = this.#kit!.decode(data);
@@ -632,7 +632,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
         timers: this.#timers,
         ping: () => this.#transmit({ type: 'PING', t: this.#o.now() }),
         onTimeout: () => {
-          this.#reportError(new ResilientSocketError('ERR_HEARTBEAT_TIMEOUT', 'no answer to the heartbeat: the connection is dead'));
+          this.#reportError(new ResilientSocketError('ERR_HEARTBEAT_TIMEOUT', 'no heartbeat answer'));
           this.#abort(conn, CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
         },
       });
@@ -710,7 +710,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     return {
       timers: this.#timers,
       random: this.#o.random,
-      emit: (event, ...args) => this.#emit(event, ...args),
+      emit: (event, arg) => this.#emit(event, arg),
       transmit: (frame) => this.#transmit(frame),
       transmitText: (text, bytes) => this.#transmitText(text, bytes),
       deliver: (message) => this.#deliver(message),
@@ -751,9 +751,10 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
    * Emit without letting a throwing listener break the client: the error is re-thrown in a new
    * task (as browsers report listener errors), after the client's own bookkeeping is done.
    */
-  #emit<K extends keyof ReconnectingWebSocketEvents>(event: K, ...args: Parameters<ReconnectingWebSocketEvents[K]>): void {
+  #emit<K extends keyof ReconnectingWebSocketEvents>(event: K, arg: Parameters<ReconnectingWebSocketEvents[K]>[0]): void {
+    // every event has one argument: no rest array and spread per message
     try {
-      (this.emit as (e: K, ...a: unknown[]) => boolean)(event, ...args);
+      (this.emit as (e: K, a: unknown) => boolean)(event, arg);
     } catch (error) {
       rethrowLater(error);
     }

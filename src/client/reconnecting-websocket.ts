@@ -20,7 +20,7 @@ const NO_STATE = {
   clear() {},
   get() {},
   dispatch: () =>
-    Promise.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', "dispatch() needs synced state: use ReconnectingWebSocket from 'resilient-socket/state'")),
+    Promise.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', "dispatch() needs 'resilient-socket/state'")),
 } as unknown as StateBinding;
 
 /** The protocol half without synced state. @internal */

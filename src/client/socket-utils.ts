@@ -24,9 +24,11 @@ export function detach(socket: WebSocketLike): void {
 
 /** Mark a promise as handled (no unhandled-rejection report) and return it unchanged. */
 export function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
+  promise.then(undefined, ignore);
   return promise;
 }
+
+const ignore = (): void => undefined;
 
 /** Whether `data` is binary (ArrayBuffer, a view, a Blob). */
 export function isBinary(data: unknown): boolean {

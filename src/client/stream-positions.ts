@@ -34,9 +34,10 @@ export class StreamPositions {
     for (const [stream, p] of Object.entries(initial ?? {})) this.#positions.set(stream, { epoch: p.epoch, offset: p.offset });
   }
 
-  /** The position of a stream. */
+  /** The position of a stream (a copy: `advance` moves the one held here in place). */
   get(stream: string): Position | undefined {
-    return this.#positions.get(stream);
+    const p = this.#positions.get(stream);
+    return p && { epoch: p.epoch, offset: p.offset };
   }
 
   /** Set a stream's position (a join, a recovery gap). Drops buffered messages it covers. */
@@ -82,6 +83,20 @@ export class StreamPositions {
   clearPending(): void {
     this.#buffers.clear();
     this.#resyncing.clear();
+  }
+
+  /**
+   * The common case, without allocating: `m` is the next message of a stream with a known
+   * position and nothing buffered. Moves the position and returns true; otherwise changes
+   * nothing and returns false (then `receive` decides).
+   */
+  advance(m: NewMessageFrame): boolean {
+    const p = this.#positions.get(m.stream);
+    if (p === undefined || m.epoch !== p.epoch || m.offset !== p.offset + 1) return false;
+    if ((this.#reset.size > 0 && this.#reset.has(m.stream)) || (this.#buffers.size > 0 && this.#buffers.has(m.stream))) return false;
+    p.offset = m.offset;
+    this.version++;
+    return true;
   }
 
   /** Process one received message. */

@@ -97,7 +97,7 @@ export class GuardedStorage {
       if (onDisk && !this.#failed) {
         this.#failed = true;
         this.#inner = new MemoryStorage();
-        this.#onFailure(new ResilientSocketError('ERR_STORAGE_FAILED', `storage ${what} failed; continuing in memory`, { cause }));
+        this.#onFailure(new ResilientSocketError('ERR_STORAGE_FAILED', `storage ${what} failed; using memory`, { cause }));
         this.#cleanUp();
       }
       // The memory store cannot fail; retry there so the caller's write is not lost.

@@ -78,4 +78,46 @@ describe('StreamPositions', () => {
       { numRuns: 300 },
     );
   });
+  it('advance() takes only the next in-order message of a stream with nothing buffered', () => {
+    const p = new StreamPositions(1000, { 'room:a': { epoch: 'e1', offset: 1 } });
+    const held = p.get('room:a')!;
+    expect(p.advance(m(2))).toBe(true);
+    expect(held).toEqual({ epoch: 'e1', offset: 1 }); // get() hands out a copy
+    expect(p.advance(m(2))).toBe(false); // duplicate
+    expect(p.advance(m(4))).toBe(false); // hole
+    expect(p.receive(m(4)).resync).toBeDefined();
+    expect(p.advance(m(3))).toBe(false); // 4 is buffered: receive drains it
+    expect(p.receive(m(3)).deliver.map((x) => x.offset)).toEqual([3, 4]);
+    expect(p.advance(m(5, 'room:a', 'e2'))).toBe(false); // new epoch
+    expect(p.advance(m(1, 'room:b'))).toBe(false); // unknown stream
+    p.reset('room:a');
+    expect(p.advance(m(5))).toBe(false); // after a reset receive accepts any offset
+    expect(p.get('room:a')).toEqual({ epoch: 'e1', offset: 4 });
+  });
+
+  it('advance() then receive(), as the session calls them: exactly once and in order (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }).chain((n) => fc.tuple(fc.constant(n), fc.shuffledSubarray(Array.from({ length: n }, (_, i) => i + 1), { minLength: 0, maxLength: n }), fc.array(fc.integer({ min: 1, max: n }), { maxLength: 20 }))),
+        ([n, arrival, duplicates]) => {
+          const p = new StreamPositions(4, { 'room:a': { epoch: 'e1', offset: 0 } });
+          const delivered: number[] = [];
+          const queue = [...arrival, ...duplicates].map((o) => m(o));
+          let guard = 0;
+          const take = (x: NewMessageFrame): void => {
+            if (p.advance(x)) return void delivered.push(x.offset);
+            const r = p.receive(x);
+            delivered.push(...r.deliver.map((y) => y.offset));
+            if (r.resync) for (let o = r.resync.from; o <= n; o++) queue.push(m(o));
+          };
+          while (queue.length > 0 && guard++ < 10_000) take(queue.shift()!);
+          const position = p.get('room:a')!.offset;
+          p.clearPending();
+          for (let o = position + 1; o <= n; o++) take(m(o));
+          expect(delivered).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
