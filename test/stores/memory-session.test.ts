@@ -102,4 +102,21 @@ describe('MemoryStore compact sessions', () => {
     time = 1_100;
     expect((await store.takeExpiredSessions(time, 10)).sort()).toEqual(ids.slice().sort());
   });
+
+  it('parks expiries counted from creation or absolute, and epochs as bytes or text, exactly', async () => {
+    let time = 10_000;
+    const store = new MemoryStore({ sweepIntervalMs: 0, now: () => time });
+    stores.push(store);
+    const epoch = 'AbC_-9xyz0Q';
+    const record = session('s1', { createdAt: 9_000, owner: 'o', rooms: { r: { epoch, offset: 1 } }, positions: { 'room:r': { epoch, offset: 2 }, 'room:q': { epoch: 'AbC_-9xyz0', offset: 3 } } });
+    await store.createSession(record);
+    await store.detachSession('s1', 'o', 250);
+    expect(await store.getSession('s1')).toEqual({ ...record, owner: null, expiresAt: 10_250 });
+    await store.attachSession('s1', 'o');
+    time = 10_000.5;
+    await store.detachSession('s1', 'o', 0.25);
+    expect(await store.getSession('s1')).toEqual({ ...record, owner: null, expiresAt: 10_000.75 });
+    expect(await store.takeExpiredSessions(10_000.7, 10)).toEqual([]);
+    expect(await store.takeExpiredSessions(10_000.75, 10)).toEqual(['s1']);
+  });
 });

@@ -55,18 +55,20 @@ export class StoredSession {
   /**
    * The whole session as one string, for a detached session (no owner, an expiry): what a server
    * keeps per disconnected client is then one map entry and one string. Null when attached.
-   * Layout: expiresAt (num) · lastSeq (num) · user (0, or 1 + str) · the blob.
+   * Layout: flags (1: a user, 2: expiresAt counts from createdAt) · expiresAt (num: absolute, or
+   * the ms after createdAt, fewer bytes) · lastSeq (num) · [user (str)] · the blob (which starts
+   * with createdAt).
    */
   park(): string | null {
     if (this.owner !== null || this.expiresAt === null) return null;
+    const createdAt = new Reader(this.blob).num();
+    const after = this.expiresAt - createdAt;
+    const relative = Number.isSafeInteger(after) && after >= 0 && createdAt + after === this.expiresAt;
     const w = new Writer();
-    w.num(this.expiresAt);
+    w.byte((this.user !== null ? PARKED_USER : 0) | (relative ? PARKED_RELATIVE : 0));
+    w.num(relative ? after : this.expiresAt);
     w.num(this.lastSeq);
-    if (this.user === null) w.byte(0);
-    else {
-      w.byte(1);
-      w.str(this.user);
-    }
+    if (this.user !== null) w.str(this.user);
     // Written into the one buffer: a concatenation would keep both strings behind a cons string.
     w.latin1(this.blob);
     return w.buf.toString('latin1', 0, w.at);
@@ -76,16 +78,24 @@ export class StoredSession {
   static unpark(parked: string): StoredSession {
     const r = new Reader(parked);
     const session = new StoredSession(undefined);
-    session.expiresAt = r.num();
+    const flags = r.byte();
+    const expiry = r.num();
     session.lastSeq = r.num();
-    session.user = r.byte() === 0 ? null : r.str();
+    session.user = flags & PARKED_USER ? r.str() : null;
     session.blob = parked.slice(r.at);
+    session.expiresAt = flags & PARKED_RELATIVE ? r.num() + expiry : expiry;
     return session;
   }
 
   /** `expiresAt` of a parked session, read without unparking it. */
   static parkedExpiresAt(parked: string): number {
-    return new Reader(parked).num();
+    const r = new Reader(parked);
+    const flags = r.byte();
+    const expiry = r.num();
+    if ((flags & PARKED_RELATIVE) === 0) return expiry;
+    r.num();
+    if (flags & PARKED_USER) r.at += r.uint();
+    return r.num() + expiry;
   }
 
   /**
@@ -95,9 +105,9 @@ export class StoredSession {
    */
   static parkedUserIs(parked: string, userBytes: string): boolean {
     const r = new Reader(parked);
+    if ((r.byte() & PARKED_USER) === 0) return false;
     r.num();
     r.num();
-    if (r.byte() === 0) return false;
     return r.uint() === userBytes.length && parked.startsWith(userBytes, r.at);
   }
 
@@ -159,10 +169,13 @@ export class StoredSession {
 // room count (uint), each: name (str), epoch, offset (num) ·
 // position count (uint), each: kind (0: the session's direct stream, 1: named, 2: the stream of
 // room #i) [name (str) | i (uint)], epoch, offset (num).
-// epoch: 0 + str, or k > 0: the k-th epoch written before (positions mostly repeat the rooms' epochs).
+// epoch: 0 + str, 255 + the 8 bytes of a base64url epoch of 8 bytes, or 0 < k < 255: the k-th
+// epoch written before (positions mostly repeat the rooms' epochs).
 // hash: the 32 bytes of a SHA-256 hex digest, or a str (flagged text) · str: uint byte length + UTF-8 ·
 // uint: 7 bits a byte, low first · num: uint 2n for an integer 0 <= n <= 2^52, else uint 1 + float64.
 
+const PARKED_USER = 1;
+const PARKED_RELATIVE = 2;
 const PREV = 1;
 const OWN_EPOCH = 2;
 /** The token hash is not a SHA-256 hex digest (kept as a str). */
@@ -233,13 +246,23 @@ class Writer {
 
   epoch(value: string): void {
     const known = this.epochs.indexOf(value);
-    if (known >= 0 && known < 0xff) {
+    if (known >= 0 && known < RAW_EPOCH - 1) {
       this.byte(known + 1);
       return;
     }
+    this.epochs.push(value);
+    // An epoch as stores make them (8 random bytes, base64url) as its 8 bytes.
+    if (value.length === 11 && BASE64URL.test(value)) {
+      const bytes = Buffer.from(value, 'base64url');
+      if (bytes.length === 8 && bytes.toString('base64url') === value) {
+        this.byte(RAW_EPOCH);
+        this.room(8);
+        this.at += bytes.copy(this.buf, this.at);
+        return;
+      }
+    }
     this.byte(0);
     this.str(value);
-    this.epochs.push(value);
   }
 
   /** A hash `isDigest` said is a SHA-256 hex digest, as its 32 bytes; any other string as a str. */
@@ -295,8 +318,12 @@ class Reader {
 
   epoch(): string {
     const known = this.byte();
-    if (known > 0) return this.epochs[known - 1]!;
-    const value = this.str();
+    if (known > 0 && known < RAW_EPOCH) return this.epochs[known - 1]!;
+    let value: string;
+    if (known === RAW_EPOCH) {
+      value = Buffer.from(this.blob.slice(this.at, this.at + 8), 'latin1').toString('base64url');
+      this.at += 8;
+    } else value = this.str();
     this.epochs.push(value);
     return value;
   }
@@ -311,6 +338,9 @@ class Reader {
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Epoch marker: 8 raw bytes follow (below it, k > 0 names the k-th epoch written before). */
+const RAW_EPOCH = 0xff;
 
 function encode(id: string, packed: Packed): string {
   const w = new Writer();
