@@ -159,6 +159,10 @@ interface Resumed {
 /** Check, rotate and attach the session named by `frame`; the reason it cannot be resumed, or the attached session. */
 async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: string | null): Promise<NewSessionReason | 'limited' | 'gone' | Resumed> {
   const address = conn.request.socket.remoteAddress ?? 'unknown';
+  // The store check below runs beside the first read (one round trip less per resume); its
+  // failure only counts once the token is found right, where it is awaited.
+  const reachable = hub.store.ping();
+  reachable.catch(() => {});
   const session = await hub.store.getSession(frame.sessionId);
   if (!session) return (await hub.store.wasExpired?.(frame.sessionId)) === true ? 'expired' : 'unknown';
   if (!resumeTokenMatches(frame.resumeToken, session)) {
@@ -179,7 +183,7 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   // A store coming back from an outage may answer commands before it can subscribe (Redis: the
   // command connection reconnects before the subscriber). Check the whole store before rotating,
   // so such a resume fails early with ERR_STORE_UNAVAILABLE instead of after a wasted rotation.
-  await hub.store.ping();
+  await reachable;
   // A connection that closed while this handshake waited on the store (the client gave up on it
   // and is reconnecting elsewhere) must not attach: it would take the session over from the
   // client's live connection, which would then stop with ERR_SESSION_TAKEN_OVER.
