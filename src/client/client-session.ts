@@ -628,11 +628,11 @@ export class ClientSession {
   }
 
   #saveMain(): void {
-    if (!this.#suspended) void this.#mainWriter.request();
+    if (!this.#suspended) this.#mainWriter.schedule();
   }
 
   #savePositions(): void {
-    if (!this.#suspended) void this.#positionsWriter.request();
+    if (!this.#suspended) this.#positionsWriter.schedule();
   }
 
   async #writeMain(): Promise<void> {

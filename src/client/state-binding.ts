@@ -113,7 +113,7 @@ export class StateBinding {
   }
 
   #save(): void {
-    if (!this.#cleared) void this.#writer.request();
+    if (!this.#cleared) this.#writer.schedule();
   }
 
   async #write(): Promise<void> {
