@@ -125,6 +125,7 @@ export class ClientSession {
   readonly #limitsOfQueue: { maxLength: number; maxBytes: number };
   readonly #positions: StreamPositions;
   readonly #pending = new Map<number, Deferred>();
+  readonly #unread: boolean;
   readonly #mainWriter: CoalescedWriter;
   readonly #positionsWriter: CoalescedWriter;
   #clientId = '';
@@ -157,8 +158,13 @@ export class ClientSession {
   /** Closed with the session kept for another instance: no more writes until a new connection. */
   #suspended = false;
 
-  constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number; storageTimeout: number }) {
+  /**
+   * @param unread nobody can ever read this storage's session records (the client's own default
+   *   MemoryStorage): they are not written, the queue counts as persisted once a write would have run
+   */
+  constructor(host: SessionHost, storage: StorageAdapter, sessionKey: string, o: { maxQueueLength: number; maxQueueBytes: number; ackInterval: number; ackEvery: number; storageTimeout: number }, unread = false) {
     this.#host = host;
+    this.#unread = unread;
     this.#storage = new GuardedStorage(
       storage,
       (error) => {
@@ -639,15 +645,17 @@ export class ClientSession {
     if (this.#ended) return;
     const gen = this.#gen;
     const maxSeq = this.#queue.lastSeq;
-    const record: MainRecord = {
-      v: 1,
-      clientId: this.#clientId,
-      nextLocalId: this.#nextLocalId,
-      session: this.#session,
-      rooms: [...this.#rooms],
-      queue: this.#queue.snapshot(),
-    };
-    await this.#storage.set(this.#mainKey, record);
+    if (!this.#unread) {
+      const record: MainRecord = {
+        v: 1,
+        clientId: this.#clientId,
+        nextLocalId: this.#nextLocalId,
+        session: this.#session,
+        rooms: [...this.#rooms],
+        queue: this.#queue.snapshot(),
+      };
+      await this.#storage.set(this.#mainKey, record);
+    }
     if (gen !== this.#gen) return; // numbering changed meanwhile: the next write covers it
     this.#persistedSeq = this.#persistedGen === gen ? Math.max(this.#persistedSeq, maxSeq) : maxSeq;
     this.#persistedGen = gen;
@@ -655,7 +663,7 @@ export class ClientSession {
   }
 
   async #writePositions(): Promise<void> {
-    if (this.#ended) return;
+    if (this.#ended || this.#unread) return;
     const record: PositionsRecord = { v: 1, positions: this.#positions.snapshot() };
     await this.#storage.set(this.#positionsKey, record);
   }

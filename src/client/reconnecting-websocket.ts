@@ -7,6 +7,7 @@
 import { decodeServerFrame } from '../protocol/codec.js';
 import { ResilientSocketError } from '../protocol/errors.js';
 import { defaultStorage } from '../storage/default-storage.js';
+import { MemoryStorage } from '../storage/memory-storage.js';
 import { ClientSession } from './client-session.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ReconnectingWebSocketOptions, UrlProvider } from './options.js';
@@ -25,7 +26,11 @@ const NO_STATE = {
 
 /** The protocol half without synced state. @internal */
 export const PROTOCOL: ProtocolKit = {
-  session: (host, key, o) => new ClientSession(host, o.storage ?? defaultStorage(), key, o),
+  session: (host, key, o) => {
+    const storage = o.storage ?? defaultStorage();
+    // a MemoryStorage of its own (Node's default) is read by nobody: skip writing session records
+    return new ClientSession(host, storage, key, o, !o.storage && storage instanceof MemoryStorage);
+  },
   state: () => NO_STATE,
   heartbeat: (options) => new Heartbeat(options),
   decode: decodeServerFrame,
