@@ -35,6 +35,8 @@ export class RetrySchedule {
   #outageStart: number | undefined;
   /** Whether the last computed cap was the fast phase's. */
   #fast = false;
+  /** When the attempt now failing was started by this schedule's timer (or `runNow`). */
+  #firedAt: number | undefined;
 
   /** @param run starts the next attempt */
   constructor(options: RetryScheduleOptions, run: () => void) {
@@ -77,7 +79,7 @@ export class RetrySchedule {
     this.#pending = true;
     this.#timer = this.#o.timers.setTimeout(() => {
       this.#pending = false;
-      this.#run();
+      this.#fire();
     }, delay);
     return { attempt: this.#attempt, delay };
   }
@@ -90,12 +92,19 @@ export class RetrySchedule {
    * would make the wait after a restart triangular (most clients retry right after it, the
    * slowest 1 % after 0.9 of the cap); the near-constant period gives a flat spread with about
    * `clients / (cap / 100)` handshakes per 100 ms and everyone back within one period.
+   *
+   * The phase is only worth keeping when the failure came on the client's own schedule: an
+   * attempt refused at once (within a tenth of the cap of its start). An attempt that hung and
+   * then failed ended when the server did something — crashed, timed out many handshakes at
+   * once — and so did everyone else's: those clients redraw full jitter, or a crowd the server
+   * failed together would stay bunched together.
    */
   #delayOf(attempt: number): number {
     const o = this.#o;
     const cap = this.#cap();
     const grown = o.initialReconnectDelay * Math.pow(o.reconnectFactor, attempt - 1);
-    if (this.#fast && o.jitter === 'full' && grown > cap) {
+    const onOwnSchedule = this.#firedAt !== undefined && o.now() - this.#firedAt <= cap / 10;
+    if (this.#fast && o.jitter === 'full' && grown > cap && onOwnSchedule) {
       const r = Math.min(Math.max(o.random(), 0), 1);
       return Math.round(cap * (0.9 + 0.1 * r));
     }
@@ -119,8 +128,13 @@ export class RetrySchedule {
   runNow(): boolean {
     if (!this.#pending) return false;
     this.cancel();
-    this.#run();
+    this.#fire();
     return true;
+  }
+
+  #fire(): void {
+    this.#firedAt = this.#o.now();
+    this.#run();
   }
 
   /** Drop the waiting retry. */
@@ -135,5 +149,6 @@ export class RetrySchedule {
     this.#attempt = 0;
     this.#immediate = false;
     this.#outageStart = undefined;
+    this.#firedAt = undefined;
   }
 }

@@ -80,7 +80,7 @@ describe('RetrySchedule', () => {
 });
 
 describe('RetrySchedule fast phase with full jitter', () => {
-  it('draws the first retry over [0, initial] and then keeps a near-constant period (the cap minus up to 10 %)', () => {
+  it('draws the first retry over [0, initial] and then keeps a near-constant period (the cap minus up to 10 %) while attempts are refused at once', async () => {
     const draws = [0, 0.25, 0.5, 0.75, 0.999, 0.1, 0.6];
     let i = 0;
     const clock = new FakeClock();
@@ -99,9 +99,40 @@ describe('RetrySchedule fast phase with full jitter', () => {
       },
       () => {},
     );
-    const delays = Array.from({ length: 7 }, () => r.schedule()!.delay);
+    const delays: number[] = [];
+    for (let n = 0; n < 7; n++) {
+      const { delay } = r.schedule()!;
+      delays.push(delay);
+      await clock.advance(delay); // the attempt starts ... and is refused at once
+    }
     // attempt 1: full jitter over the initial ceiling (0 * 1000); later: 900 + 100 * r
     expect(delays).toEqual([0, 925, 950, 975, 1000, 910, 960]);
+  });
+
+  it('redraws full jitter after an attempt that hung before failing, so clients the server failed together spread out again', async () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const next: number[] = [];
+    for (let c = 0; c < 300; c++) {
+      const clock = new FakeClock();
+      const r = new RetrySchedule(
+        { timers: clock, now: () => clock.now, random, initialReconnectDelay: 1000, reconnectFactor: 2, maxReconnectDelay: 30_000, fastReconnectMaxDelay: 1000, fastReconnectWindow: 30_000, jitter: 'full', maxRetries: Infinity },
+        () => {},
+      );
+      // the first retry is refused at once; the second reaches a server that hangs, and every
+      // client's attempt fails at the same moment, 5 s after t = 0
+      const first = r.schedule()!.delay;
+      await clock.advance(first);
+      const second = r.schedule()!.delay;
+      await clock.advance(second);
+      await clock.advance(5000 - first - second);
+      next.push(r.schedule()!.delay);
+    }
+    const buckets = new Array(10).fill(0);
+    for (const d of next) buckets[Math.min(9, Math.floor(d / 100))]++;
+    // full jitter over [0, 1000]: about 30 per 100 ms; the kept phase would put ~300 in one
+    expect(Math.max(...buckets)).toBeLessThanOrEqual(60);
+    expect(Math.min(...next)).toBeLessThan(300);
   });
 
   it('spreads a crowd evenly: after a restart every client retries within one period, none bunched at the start', async () => {
