@@ -238,7 +238,8 @@ export class ClientSession {
         ...(auth === undefined ? {} : { auth }),
       };
     }
-    return { type: 'HELLO', v: PROTOCOL_VERSION, ...(auth === undefined ? {} : { auth }) };
+    // `state` (empty: a new session holds no versions) asks the server to send synced state.
+    return { type: 'HELLO', v: PROTOCOL_VERSION, ...(this.hooks.stateVersions ? { state: {} } : {}), ...(auth === undefined ? {} : { auth }) };
   }
 
   /** The connection is gone. */

@@ -84,7 +84,7 @@ const QUEUED_SCHEMAS = {
  * which never decodes client frames, drops the table.
  */
 export const CLIENT_SCHEMAS: Record<ClientFrameType, Schema> = /* @__PURE__ */ (() => ({
-  HELLO: { v: f(isInt, 'an integer'), auth: f(isAny, 'any JSON', true), rooms: f(isRoomList, 'an array of room names', true) },
+  HELLO: { v: f(isInt, 'an integer'), auth: f(isAny, 'any JSON', true), rooms: f(isRoomList, 'an array of room names', true), state: f(isVersions, 'an object of integer versions', true) },
   RECONNECT: {
     v: f(isInt, 'an integer'),
     sessionId: f(isId, 'a non-empty string of at most 128 characters'),

@@ -65,7 +65,7 @@ export type StateUpdateReason = 'live' | 'recovery' | 'resync';
 
 // ---------------------------------------------------------------- client -> server
 
-export interface HelloFrame { type: 'HELLO'; v: number; auth?: Json; rooms?: string[] }
+export interface HelloFrame { type: 'HELLO'; v: number; auth?: Json; rooms?: string[]; state?: Record<string, number> }
 export interface ReconnectFrame {
   type: 'RECONNECT';
   v: number;

@@ -82,6 +82,8 @@ export class Connection implements ConnectionContext, Corked {
   positionTimer: NodeJS.Timeout | undefined;
   /** The handshake frame arrived (later frames wait for it in the queue). */
   handshakeReceived = false;
+  /** The client asked for synced state (`state` in its `HELLO` / `RECONNECT`). */
+  followsState = false;
   /** Frames are processed one at a time, in arrival order: `seq` must be handled in order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly observer: ConnectionObserver;

@@ -58,6 +58,9 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
     return;
   }
   if (conn.phase !== 'handshake') return;
+  // Synced state goes only to clients that asked for it: a client without a state layer would
+  // never acknowledge it, and the feed would retransmit full values to it forever.
+  conn.followsState = frame.state !== undefined;
   if (frame.type === 'RECONNECT') {
     hub.metrics.reconnects.inc();
     // Only the token check, rotation, attach and re-read run under the session's lock: a replay

@@ -17,6 +17,8 @@ export interface StateConnection {
   readonly user: string | null;
   /** Rooms the session is in. */
   readonly rooms: ReadonlySet<string>;
+  /** The client asked for synced state (`HELLO.state` / `RECONNECT.state`); none is sent otherwise. */
+  readonly followsState: boolean;
   /** Send a frame on this connection. */
   send(frame: ServerFrame): void;
 }

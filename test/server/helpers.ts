@@ -102,8 +102,9 @@ export class TestClient {
   }
 
   /** Send `HELLO` and return `NEW_SESSION`. */
-  async hello(rooms?: string[], auth?: unknown): Promise<FrameOf<'NEW_SESSION'>> {
-    this.send({ type: 'HELLO', v: 1, ...(rooms ? { rooms } : {}), ...(auth !== undefined ? { auth } : {}) });
+  /** Start a session; `state` (e.g. `{}`) asks for synced state, as the state client does. */
+  async hello(rooms?: string[], auth?: unknown, state?: Record<string, number>): Promise<FrameOf<'NEW_SESSION'>> {
+    this.send({ type: 'HELLO', v: 1, ...(rooms ? { rooms } : {}), ...(auth !== undefined ? { auth } : {}), ...(state ? { state } : {}) });
     this.seq = 0;
     return this.next('NEW_SESSION');
   }

@@ -66,12 +66,12 @@ describe('state service in the reference server', () => {
   it('shares room state across instances: join, live updates, acks with versions', async () => {
     const [s1, s2] = await twoServers();
     const a = new StateClient(await TestClient.open(s1.url));
-    await a.client.hello(['r']);
+    await a.client.hello(['r'], undefined, {});
     expect((await a.until('room:r', 0))[0]).toMatchObject({ version: 0, full: { items: [] } });
     await a.until('session', 0);
 
     const b = new StateClient(await TestClient.open(s2.url));
-    await b.client.hello();
+    await b.client.hello(undefined, undefined, {});
     b.client.send({ type: 'JOIN_ROOM', seq: b.client.nextSeq(), room: 'r' });
     await b.client.next('ROOM_JOINED_ACK');
     await b.until('room:r', 0);
@@ -91,7 +91,7 @@ describe('state service in the reference server', () => {
   it('on resume sends only what changed since the client version, on the other instance', async () => {
     const [s1, s2] = await twoServers();
     const a = new StateClient(await TestClient.open(s1.url));
-    const hello = await a.client.hello(['r']);
+    const hello = await a.client.hello(['r'], undefined, {});
     await a.until('room:r', 0);
     await a.until('session', 0);
     a.event('session', { add: 'mine' });
@@ -103,7 +103,7 @@ describe('state service in the reference server', () => {
     await until(async () => (await lastStore?.getSession(hello.sessionId))?.owner === null, 'the session is detached');
 
     const b = new StateClient(await TestClient.open(s2.url));
-    await b.client.hello(['r']);
+    await b.client.hello(['r'], undefined, {});
     await b.until('room:r', 0);
     for (const add of ['1', '2', '3']) {
       b.event('room:r', { add });
@@ -129,7 +129,7 @@ describe('state service in the reference server', () => {
   it('refuses, deduplicates and checks membership of STATE_EVENTs', async () => {
     const [s1] = await twoServers();
     const a = new StateClient(await TestClient.open(s1.url));
-    await a.client.hello(['r']);
+    await a.client.hello(['r'], undefined, {});
     await a.until('room:r', 0);
     const refused = a.event('room:r', { refuse: true });
     expect(await a.client.next('ACK')).toMatchObject({ seq: refused, error: { code: 'ERR_STATE_REJECTED' } });
@@ -148,7 +148,7 @@ describe('state service in the reference server', () => {
   it('retransmits an unacknowledged version as a full update and answers STATE_RESYNC', async () => {
     const [s1] = await twoServers(200);
     const a = new StateClient(await TestClient.open(s1.url), false);
-    await a.client.hello(['r']);
+    await a.client.hello(['r'], undefined, {});
     await a.until('room:r', 0);
     const again = await a.client.take((f: ServerFrame): f is StateUpdateFrame => f.type === 'STATE_UPDATE' && f.scope === 'room:r', 'a retransmission');
     expect(again).toMatchObject({ version: 0, full: { items: [] } });

@@ -87,6 +87,7 @@ class EngineStateService implements StateService {
   }
 
   async onHandshake(conn: StateConnection, clientVersions: Record<string, number>): Promise<void> {
+    if (!conn.followsState) return;
     const s = this.stateOf(conn);
     const scopes: string[] = [];
     if (this.sessionState) scopes.push('session');
@@ -99,7 +100,7 @@ class EngineStateService implements StateService {
   }
 
   async onJoin(conn: StateConnection, room: string): Promise<void> {
-    if (!this.roomState) return;
+    if (!this.roomState || !conn.followsState) return;
     const s = this.stateOf(conn);
     if (!s.scopes.has(`room:${room}`)) await this.follow(s, `room:${room}`, null, 'live');
   }
