@@ -217,7 +217,7 @@ export class ReferenceServer {
 
   private async appendServerMessage(stream: string, data: Json): Promise<StreamEntry> {
     const retention = stream.startsWith('session:') ? this.hub.options.outboxRetention : this.hub.options.retention;
-    const result = await this.store.append(stream, { id: flatId(), from: null, user: null, data }, retention);
+    const result = await this.store.append(stream, { id: flatId(), from: null, user: null, data: plainJson(data) }, retention);
     if (result.status !== 'appended') throw new ResilientSocketError('ERR_INTERNAL', `append returned ${result.status}`);
     return result.entry;
   }
@@ -364,4 +364,21 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
  */
 function flatId(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
+}
+
+/**
+ * `data` as it will reach clients: what JSON makes of it (a `Date` becomes its ISO string, as
+ * the Redis store always did; the memory store would otherwise keep objects JSON cannot carry).
+ * Data JSON cannot encode at all (a BigInt, a cycle, `undefined`) is refused here with a coded
+ * error: stored, it would fail to encode for every member and every later replay.
+ */
+function plainJson(data: Json): Json {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (err) {
+    throw new ResilientSocketError('ERR_INVALID_OPTION', `data must be JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (text === undefined) throw new ResilientSocketError('ERR_INVALID_OPTION', 'data must be JSON (got undefined, a function or a symbol)');
+  return JSON.parse(text) as Json;
 }
