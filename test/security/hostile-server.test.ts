@@ -54,7 +54,10 @@ describe('a hostile server', () => {
   it('garbage, large and out-of-order frames, a bogus ACK and a second handshake: coded errors, in-order delivery, nothing of the queue lost or doubled', async () => {
     const message = (sessionId: string, offset: number) =>
       JSON.stringify({ type: 'NEW_MESSAGE', stream: `session:${sessionId}`, epoch: 'e', offset, from: null, id: `h${offset}`, data: offset, ts: 1 });
+    let useGood = false;
     const hostile = await hostileServer((ws, sessionId) => {
+      // one hostile connection only: the client's next connection goes to the good server
+      useGood = true;
       ws.send('not json');
       ws.send('{"type":"NEW_MESSAGE","offset":"x"}');
       ws.send(Buffer.from([1, 2, 3]), { binary: true });
@@ -67,7 +70,8 @@ describe('a hostile server', () => {
       setTimeout(() => ws.send(JSON.stringify({ type: 'STATE_RECOVERED', v: 1, sessionId: 'someone-else', resumeToken: 't', user: null, rooms: {}, lastSeq: 50, recovered: true, heartbeat: { interval: 1, timeout: 1 }, limits: { maxPayload: 1, maxRooms: 1, maxRate: 1 } })), 200);
     });
     const good = await startServer();
-    let useGood = false;
+    // The hostile server misbehaves on the first connection and must be dropped for the queue to
+    // settle at all (it never acknowledges): every later connection goes to the good server.
     const client = new ReconnectingWebSocket(() => (useGood ? good.url : hostile), {
       storage: new MemoryStorage(),
       initialReconnectDelay: 20,
@@ -81,10 +85,9 @@ describe('a hostile server', () => {
     client.on('message', (m) => received.push(m));
     const ids = Array.from({ length: 10 }, (_, n) => `q${n}`);
     const settled = [client.join('safe'), ...ids.map((id, n) => client.send({ n }, { room: 'safe', id }))];
-    await until(() => received.length >= 3 && client.status !== 'open', 'the hostile connection to be dropped', 10_000);
-    expect(received.map((m) => m.id)).toEqual(['h1', 'h2', 'h3']);
-    useGood = true;
     await Promise.all(settled);
+    // from the hostile server: its three messages once each and in order, whatever order it sent
+    expect(received.filter((m) => m.id?.startsWith('h')).map((m) => m.id)).toEqual(['h1', 'h2', 'h3']);
     const { entries } = await good.store.read('room:safe', 0, 100);
     expect(entries.map((e) => e.id)).toEqual(ids);
     expect(errors.length).toBeGreaterThanOrEqual(4);
