@@ -155,7 +155,8 @@ export interface ReconnectingWebSocketEvents {
   storagefailed: (error: ResilientSocketError) => void;
   /**
    * The synced application state of a scope changed (or was restored from storage, or confirmed
-   * by the server). Not the connection's status: that is the `status` event.
+   * by the server). Not the connection's status: that is the `status` event. Only the client of
+   * `resilient-socket/state` emits it.
    */
   state: (change: StateChange) => void;
 }

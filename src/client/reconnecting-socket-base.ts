@@ -321,23 +321,13 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     return handled(this.#session.authenticate(credentials));
   }
 
-  /**
-   * The synced application state of `scope` (`'session'`, or `'room:<name>'` for a joined room):
-   * `{ value, version, confirmed }`, or undefined while none is held (and in plain mode). Not the
-   * connection's status (`status`). Changes are reported by the `state` event.
-   */
-  getState(scope: string): StateValue | undefined {
+  /** The synced state of `scope`: public in `resilient-socket/state` (see its class). */
+  protected getState(scope: string): StateValue | undefined {
     return this.#state?.get(scope);
   }
 
-  /**
-   * Append `event` to the versioned state of `scope` on the server, where the application's
-   * reducer folds it. Goes through the offline queue like `send()`: applied exactly once, kept
-   * across reconnects and reloads. Resolves with `{ version }` once the server acknowledges it
-   * (the new value arrives as a `state` event); rejects with the server's code when its reducer
-   * refuses the event (`ERR_STATE_REJECTED`), and with `ERR_NOT_SUPPORTED` in plain mode.
-   */
-  dispatch(scope: string, event: Json): Promise<StateEventResult> {
+  /** Append a state event: public in `resilient-socket/state` (see its class). */
+  protected dispatch(scope: string, event: Json): Promise<StateEventResult> {
     return handled(this.#dispatch(scope, event));
   }
 

@@ -55,5 +55,5 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   ERR_STORAGE_FAILED: 'The storage adapter failed; the client continues in memory.',
   ERR_INVALID_OPTION: 'An option passed to a constructor is invalid.',
   ERR_MESSAGE_TOO_LARGE: 'A message passed to `send()` is larger than the server\'s `maxPayload`.',
-  ERR_NOT_SUPPORTED: 'The operation needs the protocol, but the client runs in plain mode.',
+  ERR_NOT_SUPPORTED: 'The operation needs something this client lacks: the protocol (the client runs in plain mode), or synced state (`dispatch()` on a client not from `resilient-socket/state`).',
 };

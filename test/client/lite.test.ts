@@ -69,6 +69,7 @@ describe('resilient-socket/lite', () => {
       expect(() => new ReconnectingWebSocket('ws://127.0.0.1:1', { mode })).toThrow(/options.mode must be 'plain'/);
     }
     const { ws } = lite('ws://127.0.0.1:1', { startClosed: true });
+    // @ts-expect-error dispatch is not in the lite client's type; JavaScript callers get ERR_NOT_SUPPORTED
     for (const p of [ws.join('lobby'), ws.leave('lobby'), ws.dispatch('session', 1), ws.authenticate('t')]) {
       await expect(p).rejects.toBeInstanceOf(ResilientSocketError);
       await expect(p).rejects.toMatchObject({ code: 'ERR_NOT_SUPPORTED' });

@@ -37,6 +37,7 @@ export function counterState(extra: Partial<ServerStateOptions> = {}): ServerSta
 
 /** A client plus the `state` events it saw. */
 export interface StateSocket extends TestSocket {
+  readonly ws: StateReconnectingWebSocket;
   changes: StateChange[];
 }
 
@@ -64,7 +65,7 @@ export function frameSpy(): { WebSocket: WebSocketConstructor; updates: StateUpd
 }
 
 /** The value of `scope` as a counter (throws when none is held). */
-export function counterOf(t: TestSocket, scope: string): Counter & { version: number; confirmed: boolean } {
+export function counterOf(t: StateSocket, scope: string): Counter & { version: number; confirmed: boolean } {
   const s = t.ws.getState(scope);
   if (s === undefined) throw new Error(`no state held for ${scope}`);
   return { ...(s.value as unknown as Counter), version: s.version, confirmed: s.confirmed };
