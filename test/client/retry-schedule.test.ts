@@ -79,26 +79,26 @@ describe('RetrySchedule', () => {
   });
 });
 
+/** A schedule with the client's defaults (full jitter, fast cap 1000 ms) on a fake clock. */
+function defaultsSchedule(random: () => number): { r: RetrySchedule; clock: FakeClock } {
+  const clock = new FakeClock();
+  const r = new RetrySchedule(
+    { timers: clock, now: () => clock.now, random, initialReconnectDelay: 1000, reconnectFactor: 2, maxReconnectDelay: 30_000, fastReconnectMaxDelay: 1000, fastReconnectWindow: 30_000, jitter: 'full', maxRetries: Infinity },
+    () => {},
+  );
+  return { r, clock };
+}
+
+/** A deterministic uniform source (an LCG) for crowd simulations. */
+function lcg(seed: number): () => number {
+  return () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+}
+
 describe('RetrySchedule fast phase with full jitter', () => {
   it('draws the first retry over [0, initial] and then keeps a near-constant period (the cap minus up to 10 %) while attempts are refused at once', async () => {
     const draws = [0, 0.25, 0.5, 0.75, 0.999, 0.1, 0.6];
     let i = 0;
-    const clock = new FakeClock();
-    const r = new RetrySchedule(
-      {
-        timers: clock,
-        now: () => clock.now,
-        random: () => draws[i++ % draws.length]!,
-        initialReconnectDelay: 1000,
-        reconnectFactor: 2,
-        maxReconnectDelay: 30_000,
-        fastReconnectMaxDelay: 1000,
-        fastReconnectWindow: 30_000,
-        jitter: 'full',
-        maxRetries: Infinity,
-      },
-      () => {},
-    );
+    const { r, clock } = defaultsSchedule(() => draws[i++ % draws.length]!);
     const delays: number[] = [];
     for (let n = 0; n < 7; n++) {
       const { delay } = r.schedule()!;
@@ -110,15 +110,10 @@ describe('RetrySchedule fast phase with full jitter', () => {
   });
 
   it('redraws full jitter after an attempt that hung before failing, so clients the server failed together spread out again', async () => {
-    let seed = 11;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = lcg(11);
     const next: number[] = [];
     for (let c = 0; c < 300; c++) {
-      const clock = new FakeClock();
-      const r = new RetrySchedule(
-        { timers: clock, now: () => clock.now, random, initialReconnectDelay: 1000, reconnectFactor: 2, maxReconnectDelay: 30_000, fastReconnectMaxDelay: 1000, fastReconnectWindow: 30_000, jitter: 'full', maxRetries: Infinity },
-        () => {},
-      );
+      const { r, clock } = defaultsSchedule(random);
       // the first retry is refused at once; the second reaches a server that hangs, and every
       // client's attempt fails at the same moment, 5 s after t = 0
       const first = r.schedule()!.delay;
@@ -137,15 +132,10 @@ describe('RetrySchedule fast phase with full jitter', () => {
 
   it('spreads a crowd evenly: after a restart every client retries within one period, none bunched at the start', async () => {
     // 300 clients, each failing every attempt until t = 3000; deterministic random source
-    let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = lcg(7);
     const firstAfter: number[] = [];
     for (let c = 0; c < 300; c++) {
-      const clock = new FakeClock();
-      const r = new RetrySchedule(
-        { timers: clock, now: () => clock.now, random, initialReconnectDelay: 1000, reconnectFactor: 2, maxReconnectDelay: 30_000, fastReconnectMaxDelay: 1000, fastReconnectWindow: 30_000, jitter: 'full', maxRetries: Infinity },
-        () => {},
-      );
+      const { r, clock } = defaultsSchedule(random);
       let t = 0;
       for (let n = 0; n < 100 && t < 3000; n++) {
         const d = r.schedule()!.delay;
