@@ -85,7 +85,7 @@ export interface ReconnectingWebSocketOptions {
   heartbeatTimeout?: number;
   /** Longest delay before processed positions are acknowledged (ms, default 250). */
   ackInterval?: number;
-  /** Acknowledge positions after this many processed messages at the latest (default 50). */
+  /** Acknowledge positions after this many processed messages at the latest (default 500; `ackInterval` bounds the delay at any rate). */
   ackEvery?: number;
   /** Max operations in the offline queue (default 1000). */
   maxQueueLength?: number;
@@ -150,7 +150,7 @@ export const DEFAULTS = {
   heartbeatInterval: 10_000,
   heartbeatTimeout: 5000,
   ackInterval: 250,
-  ackEvery: 50,
+  ackEvery: 500,
   maxQueueLength: 1000,
   maxQueueBytes: 1_048_576,
   storageTimeout: 10_000,
