@@ -21,6 +21,8 @@ export interface Cursor {
   epoch: string | undefined;
   lastOffset: number;
   gated: boolean;
+  /** Live entries arrived while gated with the buffer full (`Delivery.release` catches up). */
+  overflowed: boolean;
   buffer: StreamEntry[];
 }
 

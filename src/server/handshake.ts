@@ -142,7 +142,7 @@ async function startSession(hub: Hub, conn: Connection, user: string | null, wan
     recovered: false,
     ...(reason ? { reason } : {}),
   });
-  for (const stream of streams) conn.release(stream);
+  for (const stream of streams) await hub.delivery.release(conn, stream);
   conn.markOpen();
   hub.options.logger.debug({ connection: conn.id, sessionId: id, user, reason }, 'session started');
   for (const room of rooms) await hub.state.onJoin(conn, room);
@@ -286,9 +286,9 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
     replayed += result.replayed;
     // Trimmed between the bounds check and the read: say so rather than leave a silent hole.
     if (result.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${result.gapFrom}`, { stream });
-    conn.release(stream);
+    replayed += await hub.delivery.release(conn, stream);
   }
-  for (const stream of streams) conn.release(stream);
+  for (const stream of streams) replayed += await hub.delivery.release(conn, stream);
   conn.send({ type: 'REPLAY_DONE', replayed });
   hub.metrics.replayed.inc(replayed);
   hub.metrics.recoveries.inc({ result: first === undefined ? 'recovered' : 'gap' });

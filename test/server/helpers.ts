@@ -101,8 +101,7 @@ export class TestClient {
     return out;
   }
 
-  /** Send `HELLO` and return `NEW_SESSION`. */
-  /** Start a session; `state` (e.g. `{}`) asks for synced state, as the state client does. */
+  /** Send `HELLO` and return `NEW_SESSION`; `state` (e.g. `{}`) asks for synced state, as the state client does. */
   async hello(rooms?: string[], auth?: unknown, state?: Record<string, number>): Promise<FrameOf<'NEW_SESSION'>> {
     this.send({ type: 'HELLO', v: 1, ...(rooms ? { rooms } : {}), ...(auth !== undefined ? { auth } : {}), ...(state ? { state } : {}) });
     this.seq = 0;

@@ -29,6 +29,13 @@ export interface ReplayResult {
 /** Entries read per store call during a replay. */
 const REPLAY_BATCH = 200;
 
+/**
+ * Live entries one gated cursor buffers while its stream replays. Past it the cursor only notes
+ * the overflow and `release` reads the rest from the store (every entry is stored before it is
+ * published), so a long replay of a busy stream holds at most this many per connection.
+ */
+export const GATE_BUFFER = 1000;
+
 /** Replayed frames kept for the next connection replaying the same entries (a reconnect storm). */
 const REPLAY_FRAMES = 1024;
 /**
@@ -61,10 +68,11 @@ export class Delivery {
     let cursor = conn.cursors.get(stream);
     if (cursor) {
       cursor.gated = true;
+      cursor.overflowed = false;
       cursor.epoch = epoch;
       cursor.lastOffset = lastOffset;
     } else {
-      cursor = { epoch, lastOffset, gated: true, buffer: [] };
+      cursor = { epoch, lastOffset, gated: true, overflowed: false, buffer: [] };
       conn.cursors.set(stream, cursor);
     }
     let sub = this.subscriptions.get(stream);
@@ -112,24 +120,32 @@ export class Delivery {
 
   /**
    * Send every retained entry of `stream` after the cursor, up to `upTo` (default: everything),
-   * as replayed `NEW_MESSAGE`s. Stops at a hole in history and reports where it starts. With
-   * `resend`, entries go out even at or below the cursor (answering `RESYNC`).
+   * as replayed `NEW_MESSAGE`s. At a hole in history (trimmed since the caller looked) it reports
+   * where the hole starts and goes on with what history still holds, so nothing retained waits
+   * for a `RESYNC`. With `resend`, entries go out even at or below the cursor (answering `RESYNC`).
    */
   async replay(conn: Connection, stream: string, afterOffset: number, upTo = Number.MAX_SAFE_INTEGER, resend = false): Promise<ReplayResult> {
     let after = afterOffset;
     let replayed = 0;
+    let gapFrom: number | undefined;
+    const done = (): ReplayResult => (gapFrom === undefined ? { replayed } : { replayed, gapFrom });
     for (;;) {
       // A connection closed meanwhile (taken over, cut) recovers elsewhere: stop reading for it.
-      if (conn.ws.readyState !== conn.ws.OPEN) return { replayed };
+      if (conn.ws.readyState !== conn.ws.OPEN) return done();
       const { info, entries } = await this.store.read(stream, after, REPLAY_BATCH);
       const first = entries[0];
       if (after < info.lastOffset && (first === undefined ? info.firstOffset > after + 1 : first.offset > after + 1)) {
-        return { replayed, gapFrom: after + 1 };
+        gapFrom ??= after + 1;
+        if (first === undefined) {
+          // Trimmed past this read's start: read again from what history holds.
+          after = info.firstOffset - 1;
+          continue;
+        }
       }
       for (const entry of entries) {
-        if (entry.offset > upTo) return { replayed };
+        if (entry.offset > upTo) return done();
         // Pace the replay to the reader; a connection that closed meanwhile recovers later.
-        if (conn.congested() && !(await conn.backpressure())) return { replayed };
+        if (conn.congested() && !(await conn.backpressure())) return done();
         // The frames of this read leave together once it is sent (see `WriteBatch`).
         conn.hold(this.batch);
         // A RESYNC re-sends below the cursor (the client saw a hole); a replay moves the cursor.
@@ -145,8 +161,30 @@ export class Delivery {
         }
         after = entry.offset;
       }
-      if (entries.length < REPLAY_BATCH || after >= info.lastOffset) return { replayed };
+      if (entries.length < REPLAY_BATCH || after >= info.lastOffset) return done();
     }
+  }
+
+  /**
+   * Open the gate of `stream` on `conn`. When live entries overflowed the gate's buffer meanwhile
+   * (`GATE_BUFFER`), first replay from the cursor what the buffer dropped — it is all in the
+   * store — until a read has caught up with a buffer that held everything since; then the
+   * buffered entries go out in order. Every pass moves the cursor forward, and a reader too slow
+   * to keep up is cut by the send-buffer limit like any slow consumer. Resolves with the number
+   * of entries the catch-up replayed.
+   */
+  async release(conn: Connection, stream: string): Promise<number> {
+    let replayed = 0;
+    const cursor = conn.cursors.get(stream);
+    while (cursor !== undefined && cursor.gated && cursor.overflowed && conn.ws.readyState === conn.ws.OPEN) {
+      cursor.overflowed = false;
+      cursor.buffer = [];
+      const result = await this.replay(conn, stream, cursor.lastOffset);
+      replayed += result.replayed;
+      if (result.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${result.gapFrom}`, { stream });
+    }
+    conn.release(stream);
+    return replayed;
   }
 
   private replayFrame(entry: StreamEntry): SharedFrame {
@@ -177,8 +215,10 @@ export class Delivery {
   private fanOut(members: Map<Connection, Cursor>, entry: StreamEntry): void {
     const frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
     for (const [conn, cursor] of members) {
-      if (cursor.gated) cursor.buffer.push(entry);
-      else if (advance(cursor, entry)) conn.sendShared(frame, this.batch);
+      if (cursor.gated) {
+        if (cursor.buffer.length < GATE_BUFFER) cursor.buffer.push(entry);
+        else cursor.overflowed = true;
+      } else if (advance(cursor, entry)) conn.sendShared(frame, this.batch);
     }
   }
 }

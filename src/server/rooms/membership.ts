@@ -71,6 +71,7 @@ export async function handleJoin(hub: Hub, conn: Connection, frame: JoinRoomFram
         hub.metrics.replayed.inc(replay.replayed);
         if (replay.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${replay.gapFrom}`, { stream });
       }
+      hub.metrics.replayed.inc(await hub.delivery.release(conn, stream));
     } catch (err) {
       // The join is stored and acknowledged, the replay is not finished: end the connection so
       // the client resumes and the resume replays from its position (nothing skipped). A store
