@@ -12,8 +12,16 @@ export function encodeFrame(frame: ClientFrame | ServerFrame): string {
 /** Only ASCII: one byte per character. */
 const ASCII = /^[\0-\x7f]*$/;
 
+/** Node's native counter where there is one: no copy, several times faster than the regex. */
+const nativeLength = (globalThis as { Buffer?: { byteLength(text: string, encoding: 'utf8'): number } }).Buffer?.byteLength;
+
 /** UTF-8 byte length of a string without allocating a buffer (no TextEncoder needed). */
 export function utf8Length(text: string): number {
+  return nativeLength !== undefined ? nativeLength(text, 'utf8') : portableUtf8Length(text);
+}
+
+/** {@link utf8Length} in plain JavaScript (browsers). Exported for its tests. @internal */
+export function portableUtf8Length(text: string): number {
   // The regex engine scans ASCII text several times faster than a charCodeAt loop.
   if (ASCII.test(text)) return text.length;
   let bytes = 0;

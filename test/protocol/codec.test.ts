@@ -10,6 +10,7 @@ import {
   type ClientFrame,
   type ServerFrame,
 } from '../../src/protocol/index.js';
+import { portableUtf8Length } from '../../src/protocol/encoding.js';
 
 const pos = { epoch: 'e1', offset: 3 };
 const validClient: ClientFrame[] = [
@@ -105,9 +106,11 @@ describe('codec', () => {
     expect(decoded.ok).toBe(false);
   });
 
-  it('counts UTF-8 bytes like TextEncoder does', () => {
-    for (const s of ['', 'abc', 'é', '€', '😀', 'a😀b€', '\ud800', 'x\udc00y']) {
-      expect(utf8Length(s), JSON.stringify(s)).toBe(new TextEncoder().encode(s).length);
+  it('counts UTF-8 bytes like TextEncoder does (the native count of Node and the plain-JavaScript one of browsers)', () => {
+    for (const s of ['', 'abc', 'é', '€', '😀', 'a😀b€', '\ud800', 'x\udc00y', '\ud83d', '\ud83d\ud83d\ude00']) {
+      const expected = new TextEncoder().encode(s).length;
+      expect(utf8Length(s), JSON.stringify(s)).toBe(expected);
+      expect(portableUtf8Length(s), JSON.stringify(s)).toBe(expected);
     }
   });
 });
