@@ -91,7 +91,15 @@ function localSession(id: string, user: string | null, rooms: Record<string, Pos
 
 async function startSession(hub: Hub, conn: Connection, user: string | null, wanted: string[], reason: NewSessionReason | undefined): Promise<void> {
   const limit = hub.options.maxSessionsPerUser;
-  if (user !== null && limit > 0 && hub.store.countUserSessions && (await hub.store.countUserSessions(user)) >= limit) {
+  if (user === null || limit === 0 || !hub.store.countUserSessions) return createSession(hub, conn, user, wanted, reason);
+  // Count and create under one lock per user on this instance: two HELLOs of one user at once
+  // must not both pass a count taken before either session existed. (Across instances the count
+  // is still a separate read: see docs/security.md.) The key cannot be a session id (no ':').
+  return hub.sessions.exclusive(`user:${user}`, () => createSession(hub, conn, user, wanted, reason, limit));
+}
+
+async function createSession(hub: Hub, conn: Connection, user: string | null, wanted: string[], reason: NewSessionReason | undefined, limit = 0): Promise<void> {
+  if (user !== null && limit > 0 && (await hub.store.countUserSessions!(user)) >= limit) {
     hub.options.logger.info({ connection: conn.id, user }, 'session limit reached');
     conn.fail('ERR_SESSION_LIMIT', `at most ${limit} sessions per user`);
     return;

@@ -110,6 +110,15 @@ function storeSuite(name: string, makeStore: () => Promise<Store>): void {
       expect((await fourth.hello(undefined, { user: 'ann' })).user).toBe('ann');
     });
 
+    it('maxSessionsPerUser holds for HELLOs of one user arriving at once on one instance', async () => {
+      const s = await server({ maxSessionsPerUser: 2, authenticate: ({ credentials }) => (credentials as { user: string }).user });
+      const clients = await Promise.all(Array.from({ length: 6 }, () => TestClient.open(s.url)));
+      for (const c of clients) c.send({ type: 'HELLO', v: 1, auth: { user: 'cat' } as Json });
+      const answers = await Promise.all(clients.map((c) => c.take((f) => f.type === 'NEW_SESSION' || f.type === 'ERROR', 'an answer')));
+      expect(answers.filter((a) => a.type === 'NEW_SESSION')).toHaveLength(2);
+      expect(answers.filter((a) => a.type === 'ERROR').map((a) => (a as { code: string }).code)).toEqual(Array(4).fill('ERR_SESSION_LIMIT'));
+    });
+
     it('reports a resume of an expired session as expired (tombstone), and unknown once the tombstone is gone', async () => {
       const s = await server({ sessionTtl: 50, sweepInterval: 20, tombstoneTtl: 1500 });
       const { client, session } = await connectNew(s);
