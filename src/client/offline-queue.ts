@@ -33,7 +33,7 @@ export interface QueueItem {
 /**
  * What is persisted. Each item is its frame's JSON text (with its `seq`): a store copies one
  * string per item instead of walking every payload (a structured clone of the objects cost ten
- * times more). Snapshots written before 0.1.1 hold `{ key, seq, op, bytes }` objects; both load.
+ * times more). Snapshots written by earlier builds hold `{ key, seq, op, bytes }` objects; both load.
  */
 export interface QueueSnapshot {
   nextSeq: number;
