@@ -94,7 +94,11 @@ export class StoredSession {
     const expiry = r.num();
     if ((flags & PARKED_RELATIVE) === 0) return expiry;
     r.num();
-    if (flags & PARKED_USER) r.at += r.uint();
+    if (flags & PARKED_USER) {
+      // Not `r.at += r.uint()`: that reads `r.at` before uint() moves it past the length.
+      const length = r.uint();
+      r.at += length;
+    }
     return r.num() + expiry;
   }
 
@@ -111,9 +115,9 @@ export class StoredSession {
     return r.uint() === userBytes.length && parked.startsWith(userBytes, r.at);
   }
 
-  /** A user id as `parkedUserIs` compares it. */
+  /** A user id as `parkedUserIs` compares it: its bytes as `Writer.str` writes them. */
   static userBytes(user: string): string {
-    return Buffer.from(user, 'utf8').toString('latin1');
+    return strBytes(user);
   }
 
   /**
@@ -238,10 +242,19 @@ class Writer {
   }
 
   str(value: string): void {
+    if (!wellFormed(value)) {
+      this.latin1WithLength(strBytes(value));
+      return;
+    }
     const length = Buffer.byteLength(value, 'utf8');
     this.uint(length);
     this.room(length);
     this.at += this.buf.write(value, this.at, 'utf8');
+  }
+
+  latin1WithLength(bytes: string): void {
+    this.uint(bytes.length);
+    this.latin1(bytes);
   }
 
   epoch(value: string): void {
@@ -312,8 +325,11 @@ class Reader {
     const length = this.uint();
     const bytes = this.blob.slice(this.at, this.at + length);
     this.at += length;
-    // ASCII bytes are their own characters; anything else is decoded as UTF-8.
-    return ASCII.test(bytes) ? bytes : Buffer.from(bytes, 'latin1').toString('utf8');
+    // ASCII bytes are their own characters; a string UTF-8 cannot carry comes as UTF-16 behind a
+    // 0xFF byte (see `strBytes`); anything else is decoded as UTF-8.
+    if (ASCII.test(bytes)) return bytes;
+    if (bytes.charCodeAt(0) === 0xff) return Buffer.from(bytes.slice(1), 'latin1').toString('utf16le');
+    return Buffer.from(bytes, 'latin1').toString('utf8');
   }
 
   epoch(): string {
@@ -411,4 +427,18 @@ function decode(id: string, blob: string): Packed {
 function setOwn(target: Record<string, Position>, key: string, value: Position): void {
   if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
+}
+
+/** Whether `value` is well-formed UTF-16 (no lone surrogate): only those survive UTF-8. */
+function wellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * The bytes (one per character) `Writer.str` stores for `value`: its UTF-8, or — for a string
+ * with a lone surrogate, which UTF-8 would turn into U+FFFD — a 0xFF byte (never part of UTF-8)
+ * and its UTF-16 code units, so every string comes back exactly as it went in.
+ */
+function strBytes(value: string): string {
+  return wellFormed(value) ? Buffer.from(value, 'utf8').toString('latin1') : `\xff${Buffer.from(value, 'utf16le').toString('latin1')}`;
 }
