@@ -402,19 +402,20 @@ export class ClientSession {
    * nothing is deleted; what is queued stays persisted and is sent by the next instance. The
    * promises of this instance reject with `ERR_CLOSED` (`details.kept: true`).
    */
-  suspend(): void {
+  suspend(): Promise<unknown> | undefined {
     this.disconnected();
     // Write what is pending now, then nothing more: a later instance on the same storage owns
     // the record from here on, and a late write of ours would overwrite its newer token.
     this.#host.timers.clearTimeout(this.#lazySaveTimer);
     this.#lazySaveTimer = undefined;
-    this.#saveMain();
-    this.#savePositions();
+    // Settles when those writes landed: the session slot is released only then (session-slot.ts).
+    const written = this.#suspended ? undefined : Promise.all([this.#mainWriter.request(), this.#positionsWriter.request()]);
     this.#suspended = true;
     const error = new ResilientSocketError('ERR_CLOSED', 'client suspended; kept in storage', { details: { kept: true } });
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const d of pending) d.reject(error);
+    return written;
   }
 
   /** The client was closed for good: forget the session and abandon what is queued. */

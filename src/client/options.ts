@@ -5,6 +5,7 @@ import { ResilientSocketError } from '../protocol/errors.js';
 import type { Json } from '../protocol/frames.js';
 import type { StorageAdapter } from '../storage/storage-adapter.js';
 import type { Jitter } from './backoff.js';
+import type { LockManagerLike } from './session-slot.js';
 import type { Timers } from './timers.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 
@@ -20,6 +21,12 @@ export interface Environment {
   window?: EventTargetLike;
   /** Receives `visibilitychange` and has `visibilityState` (a browser `document`). */
   document?: EventTargetLike & { readonly visibilityState?: string };
+  /**
+   * Web Locks manager that gives each live client its own slot of `sessionKey` (see
+   * `sessionKey`). Default `navigator.locks` where it exists (browsers; not Node 20); `null`: no
+   * slots, the key is used as given.
+   */
+  locks?: LockManagerLike | null;
 }
 
 /** The subset of `EventTarget` the client uses. */
@@ -51,7 +58,10 @@ export interface ReconnectingWebSocketOptions {
   storageTimeout?: number;
   /**
    * Namespace of this client's data in `storage`, so two sockets do not share a session.
-   * Default: derived from the URL (origin and path, query and hash ignored).
+   * Default: derived from the URL (origin and path, query and hash ignored). Where Web Locks exist
+   * (browsers) each live client claims the lowest free slot of the key (`key`, `key#1`, ...), so
+   * two tabs keep two sessions and a reloaded tab finds its own; `environment.locks: null` turns
+   * slots off.
    */
   sessionKey?: string;
   /** Credentials for the server's `authenticate` hook, or a function returning them per connection. */

@@ -25,6 +25,8 @@ import { DEFAULTS, resolveOptions } from './options.js';
 import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
 import { PlainQueue } from './plain-queue.js';
 import { RetrySchedule } from './retry-schedule.js';
+import { claimSessionSlot } from './session-slot.js';
+import type { LockManagerLike, SessionSlot } from './session-slot.js';
 import { byteLength, deriveSessionKey, handled, isBinary, rethrowLater } from './socket-utils.js';
 import type { ClientStats } from './stats.js';
 import { watchEnvironment } from './watch-environment.js';
@@ -105,6 +107,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   /** A `message` listener was ever added with addEventListener. */
   #compatMessages = false;
   #session: ClientSession | undefined;
+  /** The slot of the session key this client holds (see session-slot.ts); set with `#session`. */
+  #slot: SessionSlot | undefined;
   #state: StateBinding | undefined;
   #status: ConnectionStatus = 'connecting';
   #conn: Connection | undefined;
@@ -355,6 +359,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     this.#retry.reset();
     this.#retry.cancel();
     this.#attachEnvironment();
+    this.#slot?.reclaim();
     if (this.#conn) {
       this.#retry.skipBackoffOnce();
       this.#abort(this.#conn, code, reason);
@@ -378,10 +383,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     }
     if (this.#closedForGood && this.#status === 'closed') {
       // Already stopped (a fatal close code, maxRetries): still end the session if asked.
-      if (options.endSession ?? true) {
-        void this.#session?.end();
-        void this.#state?.clear();
-      }
+      this.#slot?.release(options.endSession ?? true ? this.#endSession() : undefined);
       return;
     }
     this.#closedForGood = true;
@@ -395,10 +397,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     const conn = this.#conn;
     const endSession = options.endSession ?? true;
     if (conn && this.#handshaken && endSession) this.#transmit({ type: 'BYE' });
-    if (endSession) {
-      void this.#session?.end();
-      void this.#state?.clear();
-    } else this.#session?.suspend();
+    if (endSession) this.#slot?.release(this.#endSession());
+    else this.#slot?.release(this.#session?.suspend());
     if (!conn) {
       this.#finishClose(code, reason, true);
       return;
@@ -410,6 +410,11 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
         this.#finishClose(code, reason, false);
       }
     }, CLOSING_TIMEOUT);
+  }
+
+  /** Forget the session and the synced state in storage; settles when both are done. */
+  #endSession(): Promise<unknown> {
+    return Promise.allSettled([this.#session?.end(), this.#state?.clear()]);
   }
 
   // ------------------------------------------------------------------ connection lifecycle
@@ -426,8 +431,12 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
           key = 'default'; // the provider failed now; connection attempts will report it
         }
       }
+      const env = this.#o.environment;
+      const locks = env?.locks === undefined ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : env.locks;
+      this.#slot = await claimSessionSlot(key, locks ?? undefined, this.#o.random);
+      if (this.#closedByApp) this.#slot.release();
       const kit = this.#kit!;
-      this.#session = kit.session(this.#sessionHost(), key, this.#o);
+      this.#session = kit.session(this.#sessionHost(), this.#slot.key, this.#o);
       this.#state = kit.state(this.#session, (change) => this.#emit('state', change));
       const [restored] = await Promise.all([this.#session.load(), this.#state.load()]);
       if (restored.length > 0) this.#emit('restored', restored);
