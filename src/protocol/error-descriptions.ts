@@ -34,7 +34,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   ERR_ROOM_LIMIT: 'The session is already in `maxRoomsPerSession` rooms.',
   ERR_RATE_LIMITED: 'The connection sent more than `maxMessagesPerSecond` frames per second.',
   ERR_SLOW_CONSUMER: 'The connection\'s send buffer passed `maxBufferedBytes`; it was cut and recovers on reconnect.',
-  ERR_SESSION_LIMIT: 'The user already has `maxSessionsPerUser` sessions.',
+  ERR_SESSION_LIMIT: 'The user already has `maxSessionsPerUser` sessions (a new session is closed with 4010; an `AUTH` binding an anonymous session is refused and the session stays anonymous).',
   ERR_TOO_MANY_HANDSHAKES: 'The server has `maxPendingHandshakes` handshakes in progress.',
   ERR_OUTBOX_FULL: 'A session\'s undelivered direct history passed `maxOutbox`; the oldest entries are trimmed and reported as a gap.',
   // Server health

@@ -111,8 +111,20 @@ async function reauthenticate(hub: Hub, conn: Connection, frame: AuthFrame): Pro
     return;
   }
   if (session.user === null && user !== null) {
-    await hub.store.updateSession(session.id, { user });
-    session.user = user;
+    const bound = user;
+    // Binding an anonymous session to a user gives the user one more session: the same limit as
+    // a HELLO, counted under the same per-user lock.
+    const limit = hub.options.maxSessionsPerUser;
+    const refused = await hub.sessions.exclusive(`user:${bound}`, async () => {
+      if (limit > 0 && hub.store.countUserSessions && (await hub.store.countUserSessions(bound)) >= limit) return true;
+      await hub.store.updateSession(session.id, { user: bound });
+      session.user = bound;
+      return false;
+    });
+    if (refused) {
+      conn.sendError('ERR_SESSION_LIMIT', `at most ${limit} sessions per user`, { ref: frame.ref });
+      return;
+    }
   }
   conn.send({ type: 'AUTH_OK', ref: frame.ref, user: session.user });
 }

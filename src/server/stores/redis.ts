@@ -152,7 +152,18 @@ export class RedisStore implements Store {
   async updateSession(id: string, update: SessionUpdate): Promise<boolean> {
     const fields = updateFields(update);
     if (fields.length === 0) return (await this.getSession(id)) !== null;
-    return (await this.#link.script('rsUpdateSession', scripts.UPDATE_SESSION, [this.#keys.session(id)], [this.#now(), ...fields])) === 1;
+    const updated = (await this.#link.script('rsUpdateSession', scripts.UPDATE_SESSION, [this.#keys.session(id)], [this.#now(), ...fields])) === 1;
+    if (updated) await this.#indexUser(id, update);
+    return updated;
+  }
+
+  /**
+   * A session bound to a user after its creation (`AUTH`, a resume with credentials) joins that
+   * user's index, as `createSession` does, or `maxSessionsPerUser` would not count it.
+   */
+  async #indexUser(id: string, update: SessionUpdate): Promise<void> {
+    const user = update.user;
+    if (typeof user === 'string') await this.#link.run((redis) => redis.sadd(this.#keys.userSessions(user), id));
   }
 
   async resumeSession(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
@@ -163,7 +174,9 @@ export class RedisStore implements Store {
     const hash: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
     const record = parseSession(id, hash);
-    return record === null ? undefined : { previous: result[1] ? result[1] : null, record };
+    if (record === null) return undefined;
+    await this.#indexUser(id, update);
+    return { previous: result[1] ? result[1] : null, record };
   }
 
   async attachSession(id: string, owner: string): Promise<string | null | undefined> {
