@@ -49,8 +49,8 @@
     mode: 'protocol',
     WebSocket: DemoWebSocket,
     storage: storage,
-    // Each tab its own session: two tabs sharing one would take each other's session over.
-    sessionKey: 'demo:' + tab.key,
+    // No sessionKey: the default (from the URL) gives each open tab a slot of its own (Web Locks),
+    // and a reloaded tab finds its session again.
     initialReconnectDelay: numberParam('initialDelay', 500),
     maxReconnectDelay: numberParam('maxDelay', 10000),
     jitter: ['full', 'equal', 'none'].indexOf(params.get('jitter')) >= 0 ? params.get('jitter') : 'full',
@@ -76,7 +76,8 @@
     storage: storage,
     room: room,
     scope: scope,
-    sessionKey: 'demo:' + tab.key,
+    /** The storage namespace the socket claimed (set once its stored session loaded). */
+    get sessionKey() { return socket.sessionKey; },
     received: received,
     sent: sent,
     recoveries: recoveries,

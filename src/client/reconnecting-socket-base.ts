@@ -245,6 +245,15 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     return this.#session?.sessionId;
   }
 
+  /**
+   * The storage namespace this client holds: `sessionKey` (given or derived from the URL), with
+   * `#<n>` when other live clients (tabs) hold the lower slots. Undefined before the stored session
+   * loaded, and in plain mode.
+   */
+  get sessionKey(): string | undefined {
+    return this.#slot?.key;
+  }
+
   /** Consecutive failed attempts so far (0 once open). */
   get attempt(): number {
     return this.#retry.attempt;
