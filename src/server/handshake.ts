@@ -210,8 +210,10 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
   let current: SessionRecord | null = null;
   if (hub.store.resumeSession) {
     // Rotation, attach and the read of the session as attached: one atomic store call.
-    const resumed = await hub.store.resumeSession(session.id, rotation, conn.owner);
-    if (resumed === undefined) return 'unknown';
+    // Only if the presented token is still valid: a resume elsewhere may have retired it since
+    // the check above (it held the newer token), and must then keep the session.
+    const resumed = await hub.store.resumeSession(session.id, rotation, conn.owner, prevTokenHash);
+    if (resumed === undefined) return (await hub.store.getSession(session.id)) !== null ? 'token_rejected' : 'unknown';
     ({ previous, record: current } = resumed);
   } else {
     // Rotate before attaching.

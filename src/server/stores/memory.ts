@@ -149,10 +149,14 @@ export class MemoryStore implements Store {
     return previous;
   }
 
-  async resumeSession(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
+  async resumeSession(id: string, update: SessionUpdate, owner: string, presentedHash?: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
     this.#open();
     const session = this.#live(id);
     if (session === undefined) return undefined;
+    if (presentedHash !== undefined) {
+      const held = session.toRecord(id);
+      if (held.tokenHash !== presentedHash && held.prevTokenHash !== presentedHash) return undefined;
+    }
     session.apply(id, update);
     const previous = session.owner;
     session.owner = owner;

@@ -173,13 +173,19 @@ return {1, previous}
 `;
 
 /**
- * RESUME. KEYS: session, expiry zset. ARGV: now, owner, id, key prefix, field/value pairs.
- * UPDATE_SESSION with those pairs, then ATTACH, in one step. Returns {1, previous owner or '',
- * the session hash as HGETALL gives it} or {0} when not live.
+ * RESUME. KEYS: session, expiry zset. ARGV: now, owner, id, key prefix, presented token hash
+ * ('' = no check), field/value pairs. Only while the presented hash is still the tokenHash or
+ * prevTokenHash: UPDATE_SESSION with those pairs, then ATTACH, in one step. Returns {1, previous
+ * owner or '', the session hash as HGETALL gives it}, {0} when not live, {2} when the token was
+ * retired meanwhile.
  */
 export const RESUME = `${LIVE}${OWNERS}
 if not live(KEYS[1], tonumber(ARGV[1])) then return {0} end
-if #ARGV > 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+if ARGV[5] ~= '' then
+  local held = redis.call('HMGET', KEYS[1], 'tokenHash', 'prevTokenHash')
+  if held[1] ~= ARGV[5] and held[2] ~= ARGV[5] then return {2} end
+end
+if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 local previous = redis.call('HGET', KEYS[1], 'owner') or ''
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'expiresAt', '')
 redis.call('ZREM', KEYS[2], ARGV[3])

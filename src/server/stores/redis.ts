@@ -166,9 +166,9 @@ export class RedisStore implements Store {
     if (typeof user === 'string') await this.#link.run((redis) => redis.sadd(this.#keys.userSessions(user), id));
   }
 
-  async resumeSession(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
+  async resumeSession(id: string, update: SessionUpdate, owner: string, presentedHash?: string): Promise<{ previous: string | null; record: SessionRecord } | undefined> {
     const keys = [this.#keys.session(id), this.#keys.expiry()];
-    const result = (await this.#link.script('rsResume', scripts.RESUME, keys, [this.#now(), owner, id, this.#keys.prefix, ...updateFields(update)])) as [number, string?, string[]?];
+    const result = (await this.#link.script('rsResume', scripts.RESUME, keys, [this.#now(), owner, id, this.#keys.prefix, presentedHash ?? '', ...updateFields(update)])) as [number, string?, string[]?];
     if (result[0] !== 1) return undefined;
     const flat = result[2] ?? [];
     const hash: Record<string, string> = {};

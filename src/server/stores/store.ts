@@ -150,10 +150,12 @@ export interface Store {
   /**
    * Apply `update` and attach `owner` (as `updateSession` then `attachSession`, with nothing in
    * between), and return the previous owner (null when detached) with the session as it is
-   * then; undefined when the session does not exist. Optional: a resume then makes those two
-   * calls and a `getSession`.
+   * then; undefined when the session does not exist, or — when `presentedHash` is given — when
+   * it is neither the session's `tokenHash` nor its `prevTokenHash` any more (a concurrent resume
+   * retired the token between the caller's check and this call). Optional: a resume then makes
+   * those two calls and a `getSession`, without that check.
    */
-  resumeSession?(id: string, update: SessionUpdate, owner: string): Promise<{ previous: string | null; record: SessionRecord } | undefined>;
+  resumeSession?(id: string, update: SessionUpdate, owner: string, presentedHash?: string): Promise<{ previous: string | null; record: SessionRecord } | undefined>;
   /** Detach if `owner` still holds the session: it then expires in `ttlMs`. False otherwise. */
   detachSession(id: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Remove a session at once (client said `BYE`). */
