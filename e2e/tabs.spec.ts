@@ -67,3 +67,40 @@ test('two tabs on the default sessionKey keep their own sessions, and a reload r
     await context.close();
   }
 });
+
+test('a reloaded second tab resumes its own session after the first tab was closed', async ({ browser, openDemo }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const ada = await openDemo({ name: 'Ada', context });
+    const bob = await openDemo({ name: 'Bob', context });
+    const carl = await openDemo({ name: 'Carl' });
+    const adaKey = (await ada.evaluate(() => window.demo.sessionKey))!;
+    const adaSession = await sessionId(ada);
+    const bobKey = await bob.evaluate(() => window.demo.sessionKey);
+    const bobSession = await sessionId(bob);
+    expect(bobKey).toBe(`${adaKey}#1`);
+
+    // The first tab is closed without close(): its session stays stored under the plain key.
+    await ada.close();
+    await bob.getByTestId('offline').click();
+    await expect(bob.getByTestId('status-pill')).toHaveAttribute('data-status', 'offline');
+    const queued = await typeMessage(bob, 'queued by the second tab');
+    await expect
+      .poll(() => bob.evaluate(async (id) => JSON.stringify(await window.demo.storage.get(`resilient-socket:${window.demo.sessionKey}:session`)).includes(id), queued))
+      .toBe(true);
+
+    // Slot 0 is free now, but the reloaded tab takes its own slot back (sessionStorage remembers it).
+    await bob.reload();
+    await waitJoined(bob);
+    expect(await bob.evaluate(() => window.demo.sessionKey)).toBe(bobKey);
+    expect(await sessionId(bob)).toBe(bobSession);
+    expect(await bob.evaluate(() => window.demo.restored)).toEqual([queued]);
+    await expect.poll(() => bob.evaluate(() => window.demo.recoveries.at(-1)?.recovered)).toBe(true);
+    await expectExactly(carl, [queued], bob);
+    // The closed tab's session is still stored, for the next tab that opens.
+    const stored = await bob.evaluate(async (key) => JSON.stringify(await window.demo.storage.get(`resilient-socket:${key}:session`)), adaKey);
+    expect(stored).toContain(adaSession);
+  } finally {
+    await context.close();
+  }
+});

@@ -5,7 +5,7 @@ import { ResilientSocketError } from '../protocol/errors.js';
 import type { Json } from '../protocol/frames.js';
 import type { StorageAdapter } from '../storage/storage-adapter.js';
 import type { Jitter } from './backoff.js';
-import type { LockManagerLike } from './session-slot.js';
+import type { LockManagerLike, SlotMemo } from './session-slot.js';
 import type { Timers } from './timers.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 
@@ -27,6 +27,8 @@ export interface Environment {
    * slots, the key is used as given.
    */
   locks?: LockManagerLike | null;
+  /** Where a tab remembers its slot across reloads. Default `sessionStorage` where it exists. */
+  sessionStorage?: SlotMemo | null;
 }
 
 /** The subset of `EventTarget` the client uses. */

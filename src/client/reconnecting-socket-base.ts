@@ -26,7 +26,7 @@ import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from 
 import { PlainQueue } from './plain-queue.js';
 import { RetrySchedule } from './retry-schedule.js';
 import { claimSessionSlot } from './session-slot.js';
-import type { LockManagerLike, SessionSlot } from './session-slot.js';
+import type { LockManagerLike, SessionSlot, SlotMemo } from './session-slot.js';
 import { byteLength, deriveSessionKey, handled, isBinary, rethrowLater } from './socket-utils.js';
 import type { ClientStats } from './stats.js';
 import { watchEnvironment } from './watch-environment.js';
@@ -441,8 +441,15 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
         }
       }
       const env = this.#o.environment;
-      const locks = env?.locks === undefined ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : env.locks;
-      this.#slot = await claimSessionSlot(key, locks ?? undefined, this.#o.random);
+      const g = globalThis as { navigator?: { locks?: LockManagerLike }; sessionStorage?: SlotMemo };
+      const locks = env?.locks === undefined ? g.navigator?.locks : env.locks;
+      let memo = env?.sessionStorage;
+      try {
+        if (memo === undefined && locks) memo = g.sessionStorage; // reading it throws in a sandboxed frame
+      } catch {
+        // no memo: lowest free slot
+      }
+      this.#slot = await claimSessionSlot(key, locks ?? undefined, this.#o.random, memo ?? undefined);
       if (this.#closedByApp) this.#slot.release();
       const kit = this.#kit!;
       this.#session = kit.session(this.#sessionHost(), this.#slot.key, this.#o);

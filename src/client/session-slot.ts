@@ -13,9 +13,9 @@ export interface LockManagerLike {
 const MAX_SLOTS = 32;
 
 /**
- * The storage namespace a client owns while it holds the lock `resilient-socket:<key>`. The
- * lowest free slot is taken, so a reloaded tab finds its own slot again (slot 0 is the plain key:
- * a single-tab app keeps the storage of versions without slots). @internal
+ * The storage namespace a client owns while it holds the lock `resilient-socket:<key>`. A
+ * reloaded tab takes its own slot again (slot 0 is the plain key: a single-tab app keeps the
+ * storage of versions without slots). @internal
  */
 export class SessionSlot {
   /** The claimed key: the session key, `<sessionKey>#<n>`, or a random one. */
@@ -64,24 +64,59 @@ export class SessionSlot {
   }
 }
 
+/** Where a tab remembers its slots across reloads (`sessionStorage`: per tab, kept by a reload). */
+export interface SlotMemo {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
 /**
- * Claim the lowest free slot of `key`. Without a lock manager (Node) the slot is `key` itself and
- * nothing is locked. Past {@link MAX_SLOTS} live clients the key is a random one nobody shares.
+ * Claim a slot of `key`: the first free one of those this tab held before a reload (from `memo`,
+ * in the order they were claimed), else the lowest free one. Without a lock manager (Node) the
+ * slot is `key` itself and nothing is locked. Past {@link MAX_SLOTS} live clients the key is a
+ * random one nobody shares.
  * @internal
  */
-export async function claimSessionSlot(key: string, locks: LockManagerLike | undefined, random: () => number): Promise<SessionSlot> {
+export async function claimSessionSlot(key: string, locks: LockManagerLike | undefined, random: () => number, memo?: SlotMemo): Promise<SessionSlot> {
   if (!locks) return new SessionSlot(key);
-  for (let i = 0; i < MAX_SLOTS; i++) {
-    const slot = i === 0 ? key : `${key}#${i}`;
+  const memoKey = `resilient-socket:${key}:slots`;
+  // The tab's own slots first: otherwise a reloaded second tab whose first tab was closed would
+  // take the first tab's session and leave its own queue behind.
+  const order = new Set(remembered(memo, memoKey));
+  for (let i = 0; i < MAX_SLOTS; i++) order.add(i);
+  for (const n of order) {
+    const slot = n === 0 ? key : `${key}#${n}`;
     let free: (() => void) | undefined;
     try {
       free = await tryLock(locks, slot);
     } catch {
       return new SessionSlot(key); // locks refused here (an opaque origin): behave as without them
     }
-    if (free) return new SessionSlot(slot, locks, free);
+    if (free) {
+      // Read again: another client of this tab may have claimed a slot meanwhile.
+      const mine = remembered(memo, memoKey);
+      try {
+        if (!mine.includes(n)) memo?.setItem(memoKey, [...mine, n].join());
+      } catch {
+        // not remembered: the next load takes the lowest free slot
+      }
+      return new SessionSlot(slot, locks, free);
+    }
   }
   return new SessionSlot(`${key}#${Math.floor(random() * 2 ** 52).toString(36)}`);
+}
+
+/** Slots this tab held, in the order it claimed them. */
+function remembered(memo: SlotMemo | undefined, memoKey: string): number[] {
+  try {
+    return (memo?.getItem(memoKey) ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n >= 0 && n < MAX_SLOTS);
+  } catch {
+    return []; // sessionStorage refused (a sandboxed frame)
+  }
 }
 
 /** Take lock `resilient-socket:<slot>` if nobody holds it; resolves with its release, else undefined. */

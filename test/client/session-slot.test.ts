@@ -37,6 +37,41 @@ describe('session slots', () => {
     expect(locks.held.size).toBe(3);
   });
 
+  it("takes the tab's own slot again after a reload, even when a lower one is free", async () => {
+    const locks = new FakeLocks();
+    const tabA = new Map<string, string>();
+    const tabB = new Map<string, string>();
+    const memo = (m: Map<string, string>) => ({ getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) });
+    const a = await claimSessionSlot('app', locks, Math.random, memo(tabA));
+    const b = await claimSessionSlot('app', locks, Math.random, memo(tabB));
+    expect([a.key, b.key]).toEqual(['app', 'app#1']);
+    // Tab A is closed; tab B reloads: B resumes its own session, not A's.
+    a.release();
+    b.release();
+    await settle();
+    expect((await claimSessionSlot('app', locks, Math.random, memo(tabB))).key).toBe('app#1');
+    // A duplicated tab copies sessionStorage: its remembered slot is busy, it takes the lowest free one.
+    const duplicate = new Map(tabB);
+    expect((await claimSessionSlot('app', locks, Math.random, memo(duplicate))).key).toBe('app');
+    expect(duplicate.get('resilient-socket:app:slots')).toBe('1,0');
+  });
+
+  it('gives two clients of one tab the same slots back after a reload, in creation order', async () => {
+    const locks = new FakeLocks();
+    const tab = new Map<string, string>();
+    const memo = { getItem: (k: string) => tab.get(k) ?? null, setItem: (k: string, v: string) => void tab.set(k, v) };
+    const first = await Promise.all([claimSessionSlot('app', locks, Math.random, memo), claimSessionSlot('app', locks, Math.random, memo)]);
+    expect(first.map((s) => s.key)).toEqual(['app', 'app#1']);
+    expect(tab.get('resilient-socket:app:slots')).toBe('0,1');
+    for (const slot of first) slot.release();
+    await settle();
+    const again = await Promise.all([claimSessionSlot('app', locks, Math.random, memo), claimSessionSlot('app', locks, Math.random, memo)]);
+    expect(again.map((s) => s.key)).toEqual(['app', 'app#1']);
+    // A sessionStorage that throws (a sandboxed frame) only loses the memory.
+    const refusing = { getItem: () => { throw new Error('denied'); }, setItem: () => { throw new Error('denied'); } };
+    expect((await claimSessionSlot('app', locks, Math.random, refusing)).key).toBe('app#2');
+  });
+
   it('uses the key as given without a lock manager, or when the lock manager refuses', async () => {
     expect((await claimSessionSlot('app', undefined, Math.random)).key).toBe('app');
     const refusing: LockManagerLike = { request: () => Promise.reject(new DOMException('opaque origin', 'SecurityError')) };
