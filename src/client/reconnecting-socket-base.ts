@@ -25,8 +25,7 @@ import { DEFAULTS, resolveOptions } from './options.js';
 import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
 import { PlainQueue } from './plain-queue.js';
 import { RetrySchedule } from './retry-schedule.js';
-import { claimSessionSlot } from './session-slot.js';
-import type { LockManagerLike, SessionSlot, SlotMemo } from './session-slot.js';
+import type { SessionSlot, claimSessionSlot } from './session-slot.js';
 import { byteLength, deriveSessionKey, handled, isBinary, rethrowLater } from './socket-utils.js';
 import type { ClientStats } from './stats.js';
 import { watchEnvironment } from './watch-environment.js';
@@ -60,6 +59,8 @@ export interface ProtocolKit {
   heartbeat(options: HeartbeatOptions): Heartbeat;
   /** Decode and validate a frame from the server. */
   decode(text: string): Decoded<ServerFrame>;
+  /** Claim this client's slot of the session key (Web Locks; plain mode has no session to claim). */
+  slot: typeof claimSessionSlot;
 }
 
 /**
@@ -440,18 +441,9 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
           key = 'default'; // the provider failed now; connection attempts will report it
         }
       }
-      const env = this.#o.environment;
-      const g = globalThis as { navigator?: { locks?: LockManagerLike }; sessionStorage?: SlotMemo };
-      const locks = env?.locks === undefined ? g.navigator?.locks : env.locks;
-      let memo = env?.sessionStorage;
-      try {
-        if (memo === undefined && locks) memo = g.sessionStorage; // reading it throws in a sandboxed frame
-      } catch {
-        // no memo: lowest free slot
-      }
-      this.#slot = await claimSessionSlot(key, locks ?? undefined, this.#o.random, memo ?? undefined);
-      if (this.#closedByApp) this.#slot.release();
       const kit = this.#kit!;
+      this.#slot = await kit.slot(key, this.#o.environment, this.#o.random);
+      if (this.#closedByApp) this.#slot.release();
       this.#session = kit.session(this.#sessionHost(), this.#slot.key, this.#o);
       this.#state = kit.state(this.#session, (change) => this.#emit('state', change));
       const [restored] = await Promise.all([this.#session.load(), this.#state.load()]);

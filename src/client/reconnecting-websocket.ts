@@ -13,6 +13,7 @@ import { Heartbeat } from './heartbeat.js';
 import type { ReconnectingWebSocketOptions, UrlProvider } from './options.js';
 import { ReconnectingSocketBase } from './reconnecting-socket-base.js';
 import type { ProtocolKit } from './reconnecting-socket-base.js';
+import { claimSessionSlot } from './session-slot.js';
 import type { StateBinding } from './state-binding.js';
 
 /** The state layer of a client without synced state: holds nothing, refuses `dispatch()`. */
@@ -34,6 +35,7 @@ export const PROTOCOL: ProtocolKit = {
   state: () => NO_STATE,
   heartbeat: (options) => new Heartbeat(options),
   decode: decodeServerFrame,
+  slot: claimSessionSlot,
 };
 
 /**

@@ -9,6 +9,8 @@ export interface LockManagerLike {
   request(name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => unknown): Promise<unknown>;
 }
 
+import type { Environment } from './options.js';
+
 /** Slots tried before giving up on a shared one: `key`, `key#1` ... `key#31`. */
 const MAX_SLOTS = 32;
 
@@ -17,51 +19,18 @@ const MAX_SLOTS = 32;
  * reloaded tab takes its own slot again (slot 0 is the plain key: a single-tab app keeps the
  * storage of versions without slots). @internal
  */
-export class SessionSlot {
+export interface SessionSlot {
   /** The claimed key: the session key, `<sessionKey>#<n>`, or a random one. */
   readonly key: string;
-  readonly #locks: LockManagerLike | undefined;
-  /** Releases the held lock; undefined when none is held. */
-  #free: (() => void) | undefined;
-  /** Bumped by every release and reclaim, so a release that waited does not undo a later reclaim. */
-  #turn = 0;
-
-  constructor(key: string, locks?: LockManagerLike, free?: () => void) {
-    this.key = key;
-    this.#locks = locks;
-    this.#free = free;
-  }
-
   /** Whether the lock is held now. */
-  get held(): boolean {
-    return this.#free !== undefined;
-  }
-
+  readonly held: boolean;
   /** Let the slot go once `after` settles (the session's last storage writes). */
-  release(after?: Promise<unknown>): void {
-    const turn = ++this.#turn;
-    const go = (): void => {
-      if (turn !== this.#turn) return;
-      this.#free?.();
-      this.#free = undefined;
-    };
-    if (after) after.then(go, go);
-    else go();
-  }
-
+  release(after?: Promise<unknown>): void;
   /**
    * Hold the slot again (`reconnect()` after `close()`). If another tab took it meanwhile, the
    * client goes on with this key without a lock, as a client without Web Locks would.
    */
-  reclaim(): void {
-    this.#turn++;
-    if (this.#free || !this.#locks) return;
-    const turn = this.#turn;
-    void tryLock(this.#locks, this.key).then((free) => {
-      if (turn === this.#turn) this.#free = free;
-      else free?.();
-    });
-  }
+  reclaim(): void;
 }
 
 /** Where a tab remembers its slots across reloads (`sessionStorage`: per tab, kept by a reload). */
@@ -71,52 +40,85 @@ export interface SlotMemo {
 }
 
 /**
- * Claim a slot of `key`: the first free one of those this tab held before a reload (from `memo`,
- * in the order they were claimed), else the lowest free one. Without a lock manager (Node) the
- * slot is `key` itself and nothing is locked. Past {@link MAX_SLOTS} live clients the key is a
- * random one nobody shares.
+ * Claim a slot of `key`: the first free one of those this tab held before a reload (remembered in
+ * `sessionStorage`, in the order they were claimed), else the lowest free one. `env.locks` and
+ * `env.sessionStorage` default to the browser's. Without a lock manager (Node) the slot is `key`
+ * itself and nothing is locked. Past {@link MAX_SLOTS} live clients the key is a random one
+ * nobody shares.
  * @internal
  */
-export async function claimSessionSlot(key: string, locks: LockManagerLike | undefined, random: () => number, memo?: SlotMemo): Promise<SessionSlot> {
-  if (!locks) return new SessionSlot(key);
+export async function claimSessionSlot(key: string, env: Environment | undefined, random: () => number): Promise<SessionSlot> {
+  const g = globalThis as { navigator?: { locks?: LockManagerLike }; sessionStorage?: SlotMemo };
+  const locks = env?.locks === undefined ? g.navigator?.locks : env.locks;
+  if (!locks) return slotOf(key);
   const memoKey = `resilient-socket:${key}:slots`;
+  let memo: SlotMemo | null | undefined;
+  // Slots this tab held, in the order it claimed them ([] when sessionStorage is refused: a sandboxed frame).
+  const remembered = (): number[] => {
+    try {
+      memo = env?.sessionStorage === undefined ? g.sessionStorage : env.sessionStorage;
+      return (memo?.getItem(memoKey) ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map(Number)
+        .filter((n) => n >= 0 && n < MAX_SLOTS);
+    } catch {
+      return [];
+    }
+  };
   // The tab's own slots first: otherwise a reloaded second tab whose first tab was closed would
   // take the first tab's session and leave its own queue behind.
-  const order = new Set(remembered(memo, memoKey));
+  const order = new Set(remembered());
   for (let i = 0; i < MAX_SLOTS; i++) order.add(i);
   for (const n of order) {
-    const slot = n === 0 ? key : `${key}#${n}`;
+    const slot = n ? `${key}#${n}` : key;
     let free: (() => void) | undefined;
     try {
       free = await tryLock(locks, slot);
     } catch {
-      return new SessionSlot(key); // locks refused here (an opaque origin): behave as without them
+      return slotOf(key); // locks refused here (an opaque origin): behave as without them
     }
     if (free) {
       // Read again: another client of this tab may have claimed a slot meanwhile.
-      const mine = remembered(memo, memoKey);
+      const mine = remembered();
       try {
         if (!mine.includes(n)) memo?.setItem(memoKey, [...mine, n].join());
       } catch {
         // not remembered: the next load takes the lowest free slot
       }
-      return new SessionSlot(slot, locks, free);
+      return slotOf(slot, locks, free);
     }
   }
-  return new SessionSlot(`${key}#${Math.floor(random() * 2 ** 52).toString(36)}`);
+  return slotOf(`${key}#${Math.floor(random() * 2 ** 52).toString(36)}`);
 }
 
-/** Slots this tab held, in the order it claimed them. */
-function remembered(memo: SlotMemo | undefined, memoKey: string): number[] {
-  try {
-    return (memo?.getItem(memoKey) ?? '')
-      .split(',')
-      .filter(Boolean)
-      .map(Number)
-      .filter((n) => Number.isInteger(n) && n >= 0 && n < MAX_SLOTS);
-  } catch {
-    return []; // sessionStorage refused (a sandboxed frame)
-  }
+function slotOf(key: string, locks?: LockManagerLike, free?: () => void): SessionSlot {
+  // Bumped by every release and reclaim, so a release that waited does not undo a later reclaim.
+  let turn = 0;
+  return {
+    key,
+    get held() {
+      return !!free;
+    },
+    release(after) {
+      const mine = ++turn;
+      const go = (): void => {
+        if (mine !== turn) return;
+        free?.();
+        free = undefined;
+      };
+      if (after) after.then(go, go);
+      else go();
+    },
+    reclaim() {
+      const mine = ++turn;
+      if (free || !locks) return;
+      void tryLock(locks, key).then((f) => {
+        if (mine === turn) free = f;
+        else f?.();
+      });
+    },
+  };
 }
 
 /** Take lock `resilient-socket:<slot>` if nobody holds it; resolves with its release, else undefined. */

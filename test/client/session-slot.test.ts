@@ -23,16 +23,16 @@ const settle = () => new Promise((r) => setTimeout(r, 0));
 describe('session slots', () => {
   it('claims the lowest free slot of the key and gives it back on release', async () => {
     const locks = new FakeLocks();
-    const a = await claimSessionSlot('app', locks, Math.random);
-    const b = await claimSessionSlot('app', locks, Math.random);
-    const c = await claimSessionSlot('app', locks, Math.random);
+    const a = await claimSessionSlot('app', { locks }, Math.random);
+    const b = await claimSessionSlot('app', { locks }, Math.random);
+    const c = await claimSessionSlot('app', { locks }, Math.random);
     expect([a.key, b.key, c.key]).toEqual(['app', 'app#1', 'app#2']);
     expect([...locks.held].sort()).toEqual(['resilient-socket:app', 'resilient-socket:app#1', 'resilient-socket:app#2']);
     a.release();
     await settle();
     expect(locks.held.has('resilient-socket:app')).toBe(false);
     // A reload of the first tab finds its slot again; the others keep theirs.
-    const reloaded = await claimSessionSlot('app', locks, Math.random);
+    const reloaded = await claimSessionSlot('app', { locks }, Math.random);
     expect(reloaded.key).toBe('app');
     expect(locks.held.size).toBe(3);
   });
@@ -42,17 +42,17 @@ describe('session slots', () => {
     const tabA = new Map<string, string>();
     const tabB = new Map<string, string>();
     const memo = (m: Map<string, string>) => ({ getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) });
-    const a = await claimSessionSlot('app', locks, Math.random, memo(tabA));
-    const b = await claimSessionSlot('app', locks, Math.random, memo(tabB));
+    const a = await claimSessionSlot('app', { locks, sessionStorage: memo(tabA) }, Math.random);
+    const b = await claimSessionSlot('app', { locks, sessionStorage: memo(tabB) }, Math.random);
     expect([a.key, b.key]).toEqual(['app', 'app#1']);
     // Tab A is closed; tab B reloads: B resumes its own session, not A's.
     a.release();
     b.release();
     await settle();
-    expect((await claimSessionSlot('app', locks, Math.random, memo(tabB))).key).toBe('app#1');
+    expect((await claimSessionSlot('app', { locks, sessionStorage: memo(tabB) }, Math.random)).key).toBe('app#1');
     // A duplicated tab copies sessionStorage: its remembered slot is busy, it takes the lowest free one.
     const duplicate = new Map(tabB);
-    expect((await claimSessionSlot('app', locks, Math.random, memo(duplicate))).key).toBe('app');
+    expect((await claimSessionSlot('app', { locks, sessionStorage: memo(duplicate) }, Math.random)).key).toBe('app');
     expect(duplicate.get('resilient-socket:app:slots')).toBe('1,0');
   });
 
@@ -60,22 +60,22 @@ describe('session slots', () => {
     const locks = new FakeLocks();
     const tab = new Map<string, string>();
     const memo = { getItem: (k: string) => tab.get(k) ?? null, setItem: (k: string, v: string) => void tab.set(k, v) };
-    const first = await Promise.all([claimSessionSlot('app', locks, Math.random, memo), claimSessionSlot('app', locks, Math.random, memo)]);
+    const first = await Promise.all([claimSessionSlot('app', { locks, sessionStorage: memo }, Math.random), claimSessionSlot('app', { locks, sessionStorage: memo }, Math.random)]);
     expect(first.map((s) => s.key)).toEqual(['app', 'app#1']);
     expect(tab.get('resilient-socket:app:slots')).toBe('0,1');
     for (const slot of first) slot.release();
     await settle();
-    const again = await Promise.all([claimSessionSlot('app', locks, Math.random, memo), claimSessionSlot('app', locks, Math.random, memo)]);
+    const again = await Promise.all([claimSessionSlot('app', { locks, sessionStorage: memo }, Math.random), claimSessionSlot('app', { locks, sessionStorage: memo }, Math.random)]);
     expect(again.map((s) => s.key)).toEqual(['app', 'app#1']);
     // A sessionStorage that throws (a sandboxed frame) only loses the memory.
     const refusing = { getItem: () => { throw new Error('denied'); }, setItem: () => { throw new Error('denied'); } };
-    expect((await claimSessionSlot('app', locks, Math.random, refusing)).key).toBe('app#2');
+    expect((await claimSessionSlot('app', { locks, sessionStorage: refusing }, Math.random)).key).toBe('app#2');
   });
 
   it('uses the key as given without a lock manager, or when the lock manager refuses', async () => {
-    expect((await claimSessionSlot('app', undefined, Math.random)).key).toBe('app');
+    expect((await claimSessionSlot('app', { locks: null }, Math.random)).key).toBe('app');
     const refusing: LockManagerLike = { request: () => Promise.reject(new DOMException('opaque origin', 'SecurityError')) };
-    const slot = await claimSessionSlot('app', refusing, Math.random);
+    const slot = await claimSessionSlot('app', { locks: refusing }, Math.random);
     expect(slot.key).toBe('app');
     expect(slot.held).toBe(false);
   });
@@ -83,9 +83,9 @@ describe('session slots', () => {
   it('falls back to a random key nobody shares once 32 slots are taken', async () => {
     const locks = new FakeLocks();
     const keys: string[] = [];
-    for (let i = 0; i < 32; i++) keys.push((await claimSessionSlot('app', locks, Math.random)).key);
+    for (let i = 0; i < 32; i++) keys.push((await claimSessionSlot('app', { locks }, Math.random)).key);
     expect(new Set(keys).size).toBe(32);
-    const extra = await claimSessionSlot('app', locks, () => 0.5);
+    const extra = await claimSessionSlot('app', { locks }, () => 0.5);
     expect(keys).not.toContain(extra.key);
     expect(extra.key.startsWith('app#')).toBe(true);
     expect(extra.held).toBe(false);
@@ -93,7 +93,7 @@ describe('session slots', () => {
 
   it('keeps the lock until the last storage write settled, and a reclaim before then keeps it', async () => {
     const locks = new FakeLocks();
-    const slot = await claimSessionSlot('app', locks, Math.random);
+    const slot = await claimSessionSlot('app', { locks }, Math.random);
     let written!: () => void;
     slot.release(new Promise<void>((r) => (written = r)));
     await settle();
