@@ -182,4 +182,28 @@ describe('ReconnectingWebSocket with session slots', () => {
     expect(disk.get('resilient-socket:chat#1:session')).toBeUndefined();
     expect(locks.held.has('resilient-socket:chat')).toBe(true);
   });
+
+  it('close() frees the slot, reconnect() takes the same one back, and startClosed holds its slot from the start', async () => {
+    const server = await startServer();
+    const locks = new FakeLocks();
+    const disk = new MemoryStorage();
+    const a = connect(server.url, { storage: disk, environment: { locks }, sessionKey: 'k', startClosed: true });
+    await waitFor(() => a.ws.sessionKey !== undefined, 'the slot claimed');
+    expect(a.ws.sessionKey).toBe('k');
+    expect(locks.held.has('resilient-socket:k')).toBe(true);
+    const opened = a.opened();
+    a.ws.reconnect();
+    await opened;
+    a.ws.close();
+    await waitFor(() => !locks.held.has('resilient-socket:k'), 'the slot released');
+    const reopened = a.opened();
+    a.ws.reconnect();
+    await reopened;
+    expect(a.ws.sessionKey).toBe('k');
+    expect(locks.held.has('resilient-socket:k')).toBe(true);
+    // A client started meanwhile gets the next slot.
+    const b = connect(server.url, { storage: disk, environment: { locks }, sessionKey: 'k' });
+    await b.opened();
+    expect(b.ws.sessionKey).toBe('k#1');
+  });
 });
