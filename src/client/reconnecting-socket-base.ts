@@ -105,6 +105,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
   readonly #ready: Promise<void>;
   /** `#ready` has resolved. */
   #loaded = false;
+  /** Calls waiting for the stored session to load; see `#inOrder`. */
+  #waiting = 0;
   /** A `message` listener was ever added with addEventListener. */
   #compatMessages = false;
   #session: ClientSession | undefined;
@@ -296,16 +298,36 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     if (isBinary(data)) {
       throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode 'plain'");
     }
-    // Once loaded, no await before the enqueue: one promise hop less per message.
-    if (!this.#loaded) await this.#ready;
-    if (this.#isPlain()) return this.#sendPlain(data as PlainData);
-    const session = this.#session!;
-    const op: Omit<MessageFrame, 'seq'> = { type: 'MESSAGE', id: options.id ?? session.nextMessageId(), data: data as Json };
-    if (options.room !== undefined) op.room = options.room;
-    if (options.to !== undefined) op.to = options.to;
-    const result = await session.enqueue(op, 'message');
-    this.#stats.messagesOut++;
+    const result = await this.#inOrder(() => {
+      if (this.#isPlain()) return this.#sendPlain(data as PlainData);
+      const session = this.#session!;
+      const op: Omit<MessageFrame, 'seq'> = { type: 'MESSAGE', id: options.id ?? session.nextMessageId(), data: data as Json };
+      if (options.room !== undefined) op.room = options.room;
+      if (options.to !== undefined) op.to = options.to;
+      return session.enqueue(op, 'message').then((r) => {
+        this.#stats.messagesOut++;
+        return r;
+      });
+    });
     return result;
+  }
+
+  /**
+   * Run `enqueue` once the stored session has loaded, in the order the application called: at
+   * once (no promise hop on the hot path) when it has loaded and no earlier call still waits;
+   * otherwise behind the waiting ones, which queue inside their own `then` callbacks, in turn.
+   * A `send()` right after a `join()` must not take the lower `seq`.
+   */
+  #inOrder<T>(enqueue: () => T | Promise<T>): T | Promise<T> {
+    if (this.#loaded && this.#waiting === 0) return enqueue();
+    this.#waiting++;
+    return this.#ready.then(() => {
+      try {
+        return enqueue();
+      } finally {
+        this.#waiting--;
+      }
+    });
   }
 
   /** Join a room (protocol mode); resolves when the server confirms. Queued while offline. */
@@ -320,9 +342,10 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
 
   async #operation(op: { type: 'JOIN_ROOM' | 'LEAVE_ROOM'; room: string }, kind: 'join' | 'leave'): Promise<void> {
     if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()');
-    await this.#ready;
-    if (this.#isPlain()) throw new ResilientSocketError('ERR_NOT_SUPPORTED', `${kind} needs the protocol`);
-    await this.#session!.enqueue(op, kind);
+    await this.#inOrder(() => {
+      if (this.#isPlain()) throw new ResilientSocketError('ERR_NOT_SUPPORTED', `${kind} needs the protocol`);
+      return this.#session!.enqueue(op, kind);
+    });
   }
 
   /**
@@ -347,9 +370,10 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
 
   async #dispatch(scope: string, event: Json): Promise<StateEventResult> {
     if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()');
-    if (!this.#isPlain()) await this.#ready;
-    if (this.#isPlain() || !this.#state) throw new ResilientSocketError('ERR_NOT_SUPPORTED', 'dispatch() needs the protocol');
-    return this.#state.dispatch(scope, event);
+    return this.#inOrder(() => {
+      if (this.#isPlain() || !this.#state) throw new ResilientSocketError('ERR_NOT_SUPPORTED', 'dispatch() needs the protocol');
+      return this.#state.dispatch(scope, event);
+    });
   }
 
   /** @internal The session layer, for the state-sync module. */
