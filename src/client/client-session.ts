@@ -299,6 +299,12 @@ export class ClientSession {
     let text: string;
     try {
       text = encodeFrame(frame);
+      // A payload with its own toJSON can encode to nothing (`toJSON: () => undefined`): the
+      // frame would then lack it. Check what was encoded (only for such payloads: no cost else).
+      if (typeof (payload as { toJSON?: unknown } | null)?.toJSON === 'function') {
+        const encodedCheck = validateQueuedFrame(JSON.parse(text));
+        if (!encodedCheck.ok) return Promise.reject(new ResilientSocketError(encodedCheck.code, encodedCheck.message));
+      }
     } catch (cause) {
       return Promise.reject(new ResilientSocketError('ERR_BAD_FRAME', `${kind} cannot be encoded as JSON`, { cause }));
     }
@@ -680,10 +686,19 @@ export class ClientSession {
     for (let seq = Math.max(this.#transmittedUpTo + 1, this.#queue.firstSeq); seq <= this.#persistedSeq; seq++) {
       const item = this.#queue.get(seq);
       if (item === undefined) break;
-      if (this.#limits && item.bytes > this.#limits.maxPayload) {
-        // Never sent successfully (the server would close with 1009): drop it, renumber the tail.
+      // Never sendable: the server would close with 1009 (too large), or refuse a frame restored
+      // from storage that is not a valid operation (corrupt or foreign data) without an ACK, and
+      // every reconnect would send it again. Drop it with a coded error and renumber the tail
+      // (the server processes nothing at or after a seq it refused).
+      const refusal =
+        this.#limits && item.bytes > this.#limits.maxPayload
+          ? new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `${item.bytes} bytes > maxPayload ${this.#limits.maxPayload}`)
+          : item.restored
+            ? invalidStored(item)
+            : undefined;
+      if (refusal) {
         this.#queue.remove(item.seq);
-        this.#settle(item, undefined, new ResilientSocketError('ERR_MESSAGE_TOO_LARGE', `${item.bytes} bytes > maxPayload ${this.#limits.maxPayload}`));
+        this.#settle(item, undefined, refusal);
         this.#gen++;
         this.#saveMain();
         return;
@@ -743,3 +758,8 @@ function isPositionsRecord(v: unknown): v is PositionsRecord {
   return typeof r === 'object' && r !== null && r.v === 1 && typeof r.positions === 'object' && r.positions !== null;
 }
 
+/** Why a queue item restored from storage cannot be sent (not a valid operation), or undefined. */
+function invalidStored(item: QueueItem): ResilientSocketError | undefined {
+  const check = validateQueuedFrame({ ...item.op, seq: item.seq });
+  return check.ok ? undefined : new ResilientSocketError(check.code, `a stored operation is not valid: ${check.message}`);
+}

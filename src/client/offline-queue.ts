@@ -258,10 +258,15 @@ export class OfflineQueue {
   }
 }
 
-/** The item's frame as sent: encoded at enqueue time, again only after a renumbering. @internal */
+/**
+ * The item's frame as sent: encoded at enqueue time, again only after a renumbering — then from
+ * the text encoded before, not from `op` (the application's payload object, which it may have
+ * changed since `send()`): what the server gets is what was sent, whatever its `seq`. @internal
+ */
 export function encoded(item: QueueItem): { seq: number; text: string; bytes: number } {
   if (item.encoded?.seq !== item.seq) {
-    const text = encodeFrame({ ...item.op, seq: item.seq } as MessageFrame);
+    const frame = item.encoded ? { ...(JSON.parse(item.encoded.text) as MessageFrame), seq: item.seq } : { ...item.op, seq: item.seq };
+    const text = encodeFrame(frame as MessageFrame);
     item.encoded = { seq: item.seq, text, bytes: utf8Length(text) };
   }
   return item.encoded;
