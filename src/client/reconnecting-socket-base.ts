@@ -388,6 +388,12 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
    * Also restarts a client that stopped (`closed` after a fatal close code, `maxRetries`, or `close()`).
    */
   reconnect(code = 1000, reason = 'reconnect'): void {
+    if (this.#status === 'closing' && this.#conn) {
+      // close() is still waiting for its socket: finish that close now (its events included),
+      // then start over below, as after a completed close().
+      this.#conn.abort(code, reason);
+      this.#finishClose(code, reason, false);
+    }
     this.#closedForGood = false;
     this.#closedByApp = false;
     this.#retry.reset();
