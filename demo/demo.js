@@ -186,8 +186,8 @@
     if ((network.offline || network.blocked) && err.code === 'ERR_CONNECT_FAILED') return;
     log(err.code + ': ' + err.message, 'bad');
     if (err.code === 'ERR_SESSION_TAKEN_OVER') {
-      // A duplicated tab copies sessionStorage, so it resumed this tab's session. Let this tab
-      // start a session of its own on its next load.
+      // Another client resumed this session (each tab has a slot of its own, so this is rare: a
+      // browser without Web Locks, say). Let this tab start a session of its own on its next load.
       try {
         sessionStorage.removeItem('rs-demo-tab');
       } catch (e) {
@@ -261,7 +261,7 @@
 
   /** Send a chat message; returns its id at once (the message waits in the queue if needed). */
   function say(text) {
-    var id = tab.key + '-' + nextMessageNumber();
+    var id = pageKey + '-' + nextMessageNumber();
     sent.push(id);
     showPending(id, text);
     socket.send({ text: text, name: tab.name }, { room: room, id: id }).catch(function () {
@@ -521,14 +521,15 @@
     return saved;
   }
 
+  /**
+   * Message ids: a key drawn for this page load plus a counter. Not kept in sessionStorage: a
+   * duplicated tab copies sessionStorage, and would then send the same ids as its original.
+   */
+  var pageKey = randomId();
+  var messageNumber = 0;
   function nextMessageNumber() {
-    var n = Number(sessionStorage.getItem('rs-demo-seq') || '0') + 1;
-    try {
-      sessionStorage.setItem('rs-demo-seq', String(n));
-    } catch (e) {
-      // Without sessionStorage ids restart after a reload; the tab key changes too, so they stay unique.
-    }
-    return n;
+    messageNumber += 1;
+    return messageNumber;
   }
 
   /** The transcript survives a reload (sessionStorage, last 100 lines) so the chat is not blank. */
