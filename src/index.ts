@@ -27,6 +27,7 @@ export type {
 export type { CompatEvent, CompatEventType, CompatListener } from './client/compat-events.js';
 export { DEFAULTS } from './client/options.js';
 export type { ReconnectingWebSocketOptions, Mode, UrlProvider, Environment, EventTargetLike } from './client/options.js';
+export type { LockManagerLike, SlotMemo } from './client/session-slot.js';
 export { backoff } from './client/backoff.js';
 export type { BackoffOptions, Jitter } from './client/backoff.js';
 export { OfflineQueue } from './client/offline-queue.js';

@@ -34,6 +34,8 @@ export type {
   Mode,
   UrlProvider,
   Environment,
+  LockManagerLike,
+  SlotMemo,
   EventTargetLike,
   BackoffOptions,
   Jitter,
