@@ -165,6 +165,8 @@ interface Resumed {
   /** The session as read after the attach. */
   record: SessionRecord;
   takeover: boolean;
+  /** The credentials named a user past `maxSessionsPerUser`: resumed anonymous instead. */
+  bindingRefused: boolean;
 }
 
 /** Check, rotate and attach the session named by `frame`; the reason it cannot be resumed, or the attached session. */
@@ -190,7 +192,29 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     return 'token_rejected';
   }
   if (session.user !== null && session.user !== user) return 'user_mismatch';
-  const boundUser = session.user ?? user;
+  const limit = hub.options.maxSessionsPerUser;
+  if (session.user === null && user !== null && limit > 0 && hub.store.countUserSessions) {
+    // Credentials at the resume of an anonymous session bind it to that user: the limit of a
+    // HELLO or an AUTH, under the same per-user lock; past it the session resumes anonymous.
+    const bindTo = user;
+    return hub.sessions.exclusive(`user:${bindTo}`, async () => {
+      const over = (await hub.store.countUserSessions!(bindTo)) >= limit;
+      return rotateAndAttach(hub, conn, frame, session, over ? null : bindTo, reachable, over);
+    });
+  }
+  return rotateAndAttach(hub, conn, frame, session, session.user ?? user, reachable, false);
+}
+
+/** The second half of `resume`: rotate the token and attach the session (checked) to `conn`. */
+async function rotateAndAttach(
+  hub: Hub,
+  conn: Connection,
+  frame: ReconnectFrame,
+  session: SessionRecord,
+  boundUser: string | null,
+  reachable: Promise<void>,
+  bindingRefused: boolean,
+): Promise<NewSessionReason | 'gone' | Resumed> {
   // A store coming back from an outage may answer commands before it can subscribe (Redis: the
   // command connection reconnects before the subscriber). Check the whole store before rotating,
   // so such a resume fails early with ERR_STORE_UNAVAILABLE instead of after a wasted rotation.
@@ -245,7 +269,7 @@ async function resume(hub: Hub, conn: Connection, frame: ReconnectFrame, user: s
     if (current.tokenHash !== tokenHash || current.prevTokenHash !== prevTokenHash) await hub.store.updateSession(session.id, { tokenHash, prevTokenHash });
   }
   conn.session = localSession(session.id, boundUser, current.rooms, current.positions);
-  return { token, user: boundUser, record: current, takeover: previous !== null };
+  return { token, user: boundUser, record: current, takeover: previous !== null, bindingRefused };
 }
 
 /**
@@ -287,6 +311,7 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
     heartbeat: heartbeat(hub),
     limits: limits(hub),
   });
+  if (resumed.bindingRefused) conn.sendError('ERR_SESSION_LIMIT', `at most ${hub.options.maxSessionsPerUser} sessions per user: resumed without the user`);
   conn.markOpen();
   observe(hub, 'reconnect', started);
   // The gates stay closed until each stream's replay is done: live entries wait behind it.

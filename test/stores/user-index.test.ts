@@ -54,4 +54,24 @@ describe.each(stores)('%s store', (_name, make) => {
     third.send({ type: 'HELLO', v: 1, auth: { user: 'ann' } as Json });
     expect(await third.take((f) => f.type === 'ERROR' || f.type === 'NEW_SESSION', 'an answer')).toMatchObject({ type: 'ERROR', code: 'ERR_SESSION_LIMIT' });
   });
+
+  it('credentials at the resume of an anonymous session bind it within the limit; past it the session resumes anonymous', async () => {
+    const s = await startServer({ store: make(), maxSessionsPerUser: 1, authenticate: ({ credentials }) => (credentials as { user?: string } | undefined)?.user ?? null });
+    const resumeWith = async (auth: Json) => {
+      const c = await TestClient.open(s.url);
+      const hello = await c.hello();
+      c.ws.terminate();
+      await c.closed;
+      const back = await TestClient.open(s.url);
+      back.send({ type: 'RECONNECT', v: 1, sessionId: hello.sessionId, resumeToken: hello.resumeToken, positions: {}, lastAckedSeq: 0, auth });
+      return { back, answer: await back.next('STATE_RECOVERED'), sessionId: hello.sessionId };
+    };
+    const first = await resumeWith({ user: 'ann' });
+    expect(first.answer).toMatchObject({ sessionId: first.sessionId, user: 'ann' });
+    const second = await resumeWith({ user: 'ann' });
+    expect(second.answer).toMatchObject({ sessionId: second.sessionId, user: null, recovered: true });
+    expect(await second.back.next('ERROR')).toMatchObject({ code: 'ERR_SESSION_LIMIT' });
+    expect(second.back.ws.readyState).toBe(second.back.ws.OPEN);
+    expect(await s.store.countUserSessions!('ann')).toBe(1);
+  });
 });
