@@ -116,6 +116,9 @@ export class SessionRegistry {
     try {
       for (let round = 0; round < 10; round++) {
         const ids = await this.store.takeExpiredSessions(now, SWEEP_BATCH);
+        // Tombstones for the whole batch first: a late resume of one of them, arriving while the
+        // batch is ended one by one, is then told `expired` rather than `unknown`.
+        if (this.tombstoneTtl > 0 && ids.length > 0) await Promise.all(ids.map((id) => this.store.markExpired?.(id, this.tombstoneTtl)));
         for (const id of ids) {
           const known = this.detached.get(id);
           try {
