@@ -26,7 +26,7 @@ it('a resume of a session whose batch is still being ended is answered expired',
     return deleteStream(stream);
   };
   const server = await startServer({ store, sessionTtl: 50, sweepInterval: 60_000, tombstoneTtl: 60_000 });
-  const sessions = [];
+  const sessions: Array<Awaited<ReturnType<typeof connectNew>>['session']> = [];
   for (let i = 0; i < 3; i++) {
     const { client, session } = await connectNew(server);
     client.ws.terminate();

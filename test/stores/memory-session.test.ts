@@ -120,3 +120,28 @@ describe('MemoryStore compact sessions', () => {
     expect(await store.takeExpiredSessions(10_000.75, 10)).toEqual(['s1']);
   });
 });
+
+describe('MemoryStore keeps detached sessions parked', () => {
+  it('after dedup appends (accepted, duplicate, out of order) and a state conflict on them', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    try {
+      const id = newSessionId();
+      await store.createSession({ id, tokenHash: 'a'.repeat(64), user: null, rooms: {}, positions: {}, lastSeq: 0, createdAt: Date.now(), owner: 'i/1', expiresAt: null });
+      await store.detachSession(id, 'i/1', 60_000);
+      expect(store.parkedSessions).toBe(1);
+      const retention = { maxCount: 100, maxAgeMs: 60_000 };
+      const input = { id: 'm1', from: id, user: null, data: 1 };
+      expect((await store.append('room:r', input, retention, { sessionId: id, seq: 1 })).status).toBe('appended');
+      expect(store.parkedSessions).toBe(1);
+      expect((await store.append('room:r', input, retention, { sessionId: id, seq: 1 })).status).toBe('duplicate');
+      expect((await store.append('room:r', input, retention, { sessionId: id, seq: 5 })).status).toBe('out_of_order');
+      expect(store.parkedSessions).toBe(1);
+      expect((await store.appendStateEvent('room:r', 7, { v: 1 } as never, { sessionId: id, seq: 2 })).status).toBe('conflict');
+      expect(store.parkedSessions).toBe(1);
+      expect((await store.getSession(id))?.lastSeq).toBe(1);
+      expect(store.parkedSessions).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});

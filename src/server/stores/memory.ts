@@ -78,6 +78,11 @@ export class MemoryStore implements Store {
   readonly #sessions = new Map<string, StoredSession>();
   /** Detached sessions, each as one string, by `parkKey(id)`. A session is in one of the two maps. */
   readonly #parked = new Map<string, string>();
+
+  /** Detached sessions held in their compact parked form (for tests and metrics). @internal */
+  get parkedSessions(): number {
+    return this.#parked.size;
+  }
   /** Expired session ids and until when they are remembered (ms since epoch). */
   readonly #tombstones = new Map<string, number>();
   readonly #streams = new Map<string, MemoryStream>();
@@ -254,7 +259,7 @@ export class MemoryStore implements Store {
     if (dedup !== undefined) {
       const refused = this.#checkSeq(dedup);
       if (refused !== undefined) return refused;
-      this.#sessions.get(dedup.sessionId)!.lastSeq = dedup.seq;
+      this.#acceptSeq(dedup);
     }
     const state = this.#stream(stream);
     const entry: StreamEntry = Object.freeze({
@@ -331,8 +336,12 @@ export class MemoryStore implements Store {
     }
     const state = this.#state(scope);
     // A conflict must not consume the seq: the server re-reads and retries the same operation.
-    if (state.version !== expectedVersion) return { status: 'conflict', version: state.version };
-    if (dedup !== undefined) this.#sessions.get(dedup.sessionId)!.lastSeq = dedup.seq;
+    if (state.version !== expectedVersion) {
+      const session = dedup === undefined ? undefined : this.#sessions.get(dedup.sessionId);
+      if (session !== undefined) this.#settle(dedup!.sessionId, session);
+      return { status: 'conflict', version: state.version };
+    }
+    if (dedup !== undefined) this.#acceptSeq(dedup);
     const version = expectedVersion + 1;
     state.version = version;
     state.events.push({ version, event: { ...event } });
@@ -471,9 +480,19 @@ export class MemoryStore implements Store {
   #checkSeq(dedup: Dedup): DedupStatus | undefined {
     const session = this.#live(dedup.sessionId);
     if (session === undefined) return { status: 'no_session' };
-    if (dedup.seq <= session.lastSeq) return { status: 'duplicate', lastSeq: session.lastSeq };
-    if (dedup.seq > session.lastSeq + 1) return { status: 'out_of_order', lastSeq: session.lastSeq };
-    return undefined;
+    let refused: DedupStatus | undefined;
+    if (dedup.seq <= session.lastSeq) refused = { status: 'duplicate', lastSeq: session.lastSeq };
+    else if (dedup.seq > session.lastSeq + 1) refused = { status: 'out_of_order', lastSeq: session.lastSeq };
+    // A detached session #live unparked is parked again (the caller that goes on settles it).
+    if (refused !== undefined) this.#settle(dedup.sessionId, session);
+    return refused;
+  }
+
+  /** Record an accepted `seq` (after `#checkSeq` let it through) and park a detached session again. */
+  #acceptSeq(dedup: Dedup): void {
+    const session = this.#sessions.get(dedup.sessionId)!;
+    session.lastSeq = dedup.seq;
+    this.#settle(dedup.sessionId, session);
   }
 
   #stream(name: string): MemoryStream {
