@@ -5,7 +5,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from './peers.js';
@@ -14,15 +13,7 @@ import { until } from './peers.js';
 export const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedisServer) console.warn('\n!!! redis-server binary not found: SKIPPING the Redis outage tests !!!\n');
 
-/** A free port on 127.0.0.1 (nothing listens on it when this resolves). */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort } from '../helpers/free-port.js';
 
 /** One redis-server that can be stopped and started again on the same port and data. */
 export class RedisProcess {

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
-import { startServer, teardown, until, realClient } from './helpers.js';
+import { startServer, teardown, until, realClient, roomLog } from './helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } } as never;
 afterEach(teardown);
@@ -21,10 +21,7 @@ describe('frames arriving while the server closes the connection', () => {
   ] as const)('are not processed: every id once, in order, when %s', async (_, sessionTtl) => {
     const server = await startServer({ logger: quiet, sessionTtl, sweepInterval: 60_000 });
     const watcher = open(server.url, { sessionKey: 'watcher' });
-    const got: unknown[] = [];
-    watcher.on('message', (m) => {
-      if (m.room === 'r') got.push(m.data);
-    });
+    const { got } = roomLog(watcher, 'r');
     // Back only after the short session expired.
     const sender = open(server.url, { sessionKey: 'sender', initialReconnectDelay: 500, maxReconnectDelay: 500, jitter: 'none' });
     await Promise.all([watcher.join('r'), sender.join('r')]);

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/server/index.js';
 import type { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
-import { TestClient, connectNew, startServer, teardown, until, realClient } from './helpers.js';
+import { TestClient, connectNew, startServer, teardown, until, realClient, roomLog } from './helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } } as never;
 afterEach(teardown);
@@ -68,10 +68,7 @@ describe('a handler failing with a non-store error', () => {
     const open = (): ReconnectingWebSocket => realClient(server.url, { initialReconnectDelay: 10, maxReconnectDelay: 50 });
     const sender = open();
     const receiver = open();
-    const got: unknown[] = [];
-    receiver.on('message', (m) => {
-      if (m.room === 'r') got.push(m.data);
-    });
+    const { got } = roomLog(receiver, 'r');
     await Promise.all([sender.join('r'), receiver.join('r')]);
     failAppends = 1;
     // A single operation: nothing after it would reveal the missing ACK (a later seq would be

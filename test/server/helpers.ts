@@ -3,7 +3,7 @@
  */
 import WebSocket from 'ws';
 import { SUBPROTOCOL } from '../../src/protocol/index.js';
-import type { ClientFrame, ServerFrame, ServerFrameType } from '../../src/protocol/index.js';
+import type { ClientFrame, ServerFrame, ServerFrameType, StreamGap } from '../../src/protocol/index.js';
 import { createServer } from '../../src/server/index.js';
 import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
@@ -173,4 +173,17 @@ export async function connectNew(server: ReferenceServer, rooms?: string[]): Pro
   const client = await TestClient.open(server.url);
   const session = await client.hello(rooms);
   return { client, session };
+}
+
+/**
+ * What `client` receives in `room`, in order (the `data` of each message), and the gaps it is
+ * told of: the recorder several recovery tests share.
+ */
+export function roomLog<T = unknown>(client: Pick<ReconnectingWebSocket, 'on'>, room: string): { got: T[]; gaps: StreamGap[] } {
+  const log = { got: [] as T[], gaps: [] as StreamGap[] };
+  client.on('message', (m) => {
+    if (m.room === room) log.got.push(m.data as T);
+  });
+  client.on('gap', (g) => log.gaps.push(g));
+  return log;
 }

@@ -3,8 +3,7 @@
  * and the server replays what retention still holds, reporting only the trimmed part as a gap.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StreamGap } from '../../src/protocol/index.js';
-import { startServer, teardown, until, realClient } from './helpers.js';
+import { startServer, teardown, until, realClient, roomLog } from './helpers.js';
 
 afterEach(teardown);
 
@@ -13,12 +12,7 @@ describe('JOIN_ROOM with a since past retention', () => {
     const server = await startServer({ retention: { maxCount: 5 }, sessionTtl: 50, sweepInterval: 60_000 });
     let reachable = true;
     const client = realClient(() => (reachable ? server.url : 'ws://127.0.0.1:9/unreachable'), { initialReconnectDelay: 20, maxReconnectDelay: 50 });
-    const got: number[] = [];
-    const gaps: StreamGap[] = [];
-    client.on('message', (m) => {
-      if (m.room === 'r') got.push(m.data as number);
-    });
-    client.on('gap', (g) => gaps.push(g));
+    const { got, gaps } = roomLog<number>(client, 'r');
     await client.join('r');
     await server.publish('r', 1);
     await until(() => got.length === 1, 'the first message');

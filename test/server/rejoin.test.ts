@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
-import { startServer, teardown, until, realClient } from './helpers.js';
+import { startServer, teardown, until, realClient, roomLog } from './helpers.js';
 
 const url = REDIS_URL;
 const keyPrefix = uniquePrefix('rejoin');
@@ -20,10 +20,7 @@ describe('re-joining a room already joined', () => {
   it.each(redisUp ? (['memory', 'redis'] as const) : (['memory'] as const))('loses nothing while the server publishes (%s)', async (kind) => {
     const server = await startServer({ ...(kind === 'redis' ? { store: { redis: url, keyPrefix } } : {}) });
     const client = realClient(server.url);
-    const got: number[] = [];
-    client.on('message', (m) => {
-      if (m.room === 'r') got.push(m.data as number);
-    });
+    const { got } = roomLog<number>(client, 'r');
     await client.join('r');
     const total = 1000;
     const publish = (async () => {

@@ -5,8 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/server/index.js';
 import type { EntryListener } from '../../src/server/stores/store.js';
-import type { StreamGap } from '../../src/protocol/index.js';
-import { connectNew, startServer, teardown, until, realClient } from './helpers.js';
+import { connectNew, startServer, teardown, until, realClient, roomLog } from './helpers.js';
 
 afterEach(teardown);
 
@@ -41,12 +40,7 @@ describe('RESYNC past retention', () => {
     store.unsubscribe = (stream, listener) => unsubscribe(stream, wrapped.get(listener) ?? listener);
     const server = await startServer({ store, retention: { maxCount: 5 } });
     const client = realClient(server.url);
-    const got: number[] = [];
-    const gaps: StreamGap[] = [];
-    client.on('message', (m) => {
-      if (m.room === 'r') got.push(m.data as number);
-    });
-    client.on('gap', (g) => gaps.push(g));
+    const { got, gaps } = roomLog<number>(client, 'r');
     await client.join('r');
     for (let i = 1; i <= 10; i++) await server.publish('r', i);
     await until(() => got.includes(10), 'the last message');

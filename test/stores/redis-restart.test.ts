@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { RedisStore } from '../../src/server/stores/redis.js';
+import { freePort } from '../helpers/free-port.js';
 import type { StreamEntry } from '../../src/server/stores/store.js';
 import { KEEP_ALL, entry, until } from './conformance-context.js';
 
@@ -15,14 +15,6 @@ if (!hasRedisServer) console.warn('\n!!! redis-server binary not found: SKIPPING
 
 let server: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
