@@ -39,10 +39,17 @@ export interface MemoryStoreOptions {
   /** Source of new stream epochs (default: 64 random bits, base64url). */
   newEpoch?: () => string;
   /**
-   * How often idle streams are trimmed by age in the background, ms (default 60000; 0 disables).
-   * Streams are also trimmed whenever they are written or read, so this only frees memory.
+   * How often streams are trimmed by age, and idle ones forgotten, in the background, ms (default
+   * 60000; 0 disables). Streams are also trimmed (or found idle) whenever they are written or
+   * read, so this only frees memory.
    */
   sweepIntervalMs?: number;
+  /**
+   * Forget a stream (epoch, last offset, history) after this many ms without an append, a read
+   * or a subscriber, for streams whose appends name no `Retention.idleTtlMs` (a stream only
+   * read so far). Default 604800000 (7 days); 0 = never. The server passes its `streamIdleTtl`.
+   */
+  streamIdleTtlMs?: number;
   /** Receives what a listener throws (default: `console.error`); delivery continues. */
   onListenerError?: (error: unknown) => void;
 }
@@ -54,6 +61,10 @@ interface MemoryStream {
   entries: StreamEntry[];
   /** Age limit of the latest append, applied again on reads and sweeps. */
   maxAgeMs: number;
+  /** Idle limit of the latest append (else the store's default); 0 = never forget. */
+  idleTtlMs: number;
+  /** When the stream was last appended to, read, or left by its last subscriber (ms since epoch). */
+  touchedAt: number;
 }
 
 interface MemoryState {
@@ -73,6 +84,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #now: () => number;
   readonly #newEpoch: () => string;
+  readonly #streamIdleTtlMs: number;
   readonly #notify: NotifyQueue;
   /** Sessions, except detached ones, which are parked (see `StoredSession.park`). */
   readonly #sessions = new Map<string, StoredSession>();
@@ -82,6 +94,17 @@ export class MemoryStore implements Store {
   /** Detached sessions held in their compact parked form (for tests and metrics). @internal */
   get parkedSessions(): number {
     return this.#parked.size;
+  }
+
+  /** Streams held (epoch and offsets, with or without history), for tests and metrics. @internal */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /** Entries `stream` holds now, or undefined when it is not held; touches nothing. For tests. @internal */
+  peekStream(stream: string): { entries: number } | undefined {
+    const state = this.#streams.get(stream);
+    return state === undefined ? undefined : { entries: state.entries.length };
   }
   /** Expired session ids and until when they are remembered (ms since epoch). */
   readonly #tombstones = new Map<string, number>();
@@ -98,7 +121,9 @@ export class MemoryStore implements Store {
     checkFunction('newEpoch', options.newEpoch);
     checkFunction('onListenerError', options.onListenerError);
     checkNonNegativeInteger('sweepIntervalMs', options.sweepIntervalMs);
+    checkNonNegativeInteger('streamIdleTtlMs', options.streamIdleTtlMs);
     this.#now = options.now ?? Date.now;
+    this.#streamIdleTtlMs = options.streamIdleTtlMs ?? DEFAULT_STREAM_IDLE_TTL_MS;
     this.#newEpoch = options.newEpoch ?? (() => randomBytes(8).toString('base64url'));
     this.#notify = new NotifyQueue(options.onListenerError ?? ((error) => console.error('resilient-socket: store listener failed', error)));
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
@@ -275,6 +300,7 @@ export class MemoryStore implements Store {
     state.lastOffset = entry.offset;
     state.entries.push(entry);
     state.maxAgeMs = retention.maxAgeMs;
+    if (retention.idleTtlMs !== undefined) state.idleTtlMs = retention.idleTtlMs;
     const excess = state.entries.length - retention.maxCount;
     // One over (every append once the stream is full): shift() is O(1) in V8, splice(0, 1) moves every entry.
     if (excess === 1) state.entries.shift();
@@ -317,6 +343,10 @@ export class MemoryStore implements Store {
 
   async unsubscribe(stream: string, listener: EntryListener): Promise<void> {
     removeFrom(this.#entryListeners, stream, listener);
+    // The idle time starts when the last member leaves: a session detached now expires (after
+    // the session TTL) before the stream is forgotten (after streamIdleTtl >= session TTL).
+    const state = this.#streams.get(stream);
+    if (state !== undefined) state.touchedAt = this.#now();
   }
 
   async deleteStream(stream: string): Promise<void> {
@@ -495,17 +525,29 @@ export class MemoryStore implements Store {
     this.#settle(dedup.sessionId, session);
   }
 
+  /** The stream, touched; created (under a new epoch) if new or forgotten as idle. */
   #stream(name: string): MemoryStream {
+    const now = this.#now();
     let state = this.#streams.get(name);
+    if (state !== undefined && this.#idle(name, state, now)) {
+      this.#streams.delete(name);
+      state = undefined;
+    }
     if (state === undefined) {
       // A session's direct stream written for the first time keeps the epoch it was given.
       const owner = this.#directOwner(name);
       const epoch = owner?.session.ownEpoch(owner.id) ?? this.#newEpoch();
       if (owner !== undefined) this.#dropOwnEpoch(owner);
-      state = { epoch, lastOffset: 0, entries: [], maxAgeMs: Number.POSITIVE_INFINITY };
+      state = { epoch, lastOffset: 0, entries: [], maxAgeMs: Number.POSITIVE_INFINITY, idleTtlMs: this.#streamIdleTtlMs, touchedAt: now };
       this.#streams.set(name, state);
     }
+    state.touchedAt = now;
     return state;
+  }
+
+  /** Whether the stream has been idle past its limit: untouched that long and nobody subscribed. */
+  #idle(name: string, state: MemoryStream, now: number): boolean {
+    return state.idleTtlMs > 0 && now - state.touchedAt > state.idleTtlMs && !this.#entryListeners.has(name);
   }
 
   /**
@@ -513,8 +555,7 @@ export class MemoryStore implements Store {
    * direct stream that nothing was written to yet (see `createSession`).
    */
   #existing(name: string): MemoryStream | string {
-    const state = this.#streams.get(name);
-    if (state !== undefined) return state;
+    if (this.#streams.has(name)) return this.#stream(name);
     const owner = this.#directOwner(name);
     return owner?.session.ownEpoch(owner.id) ?? this.#stream(name);
   }
@@ -544,9 +585,16 @@ export class MemoryStore implements Store {
   }
 
   #sweep(): void {
-    for (const state of this.#streams.values()) this.#trimByAge(state);
+    const now = this.#now();
+    for (const [name, state] of this.#streams) {
+      if (this.#idle(name, state, now)) this.#streams.delete(name);
+      else this.#trimByAge(state);
+    }
   }
 }
+
+/** Default of `streamIdleTtlMs`: 7 days. */
+const DEFAULT_STREAM_IDLE_TTL_MS = 7 * 24 * 3_600_000;
 
 function infoOf(state: MemoryStream): StreamInfo {
   const first = state.entries[0];

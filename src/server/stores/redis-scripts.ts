@@ -27,7 +27,12 @@ local function checkSeq(sessionKey, seq, now)
 end
 `;
 
-/** Stream helpers: create the epoch of a new (or lost) stream; trim by age from the head. */
+/**
+ * Stream helpers: create the epoch of a new (or lost) stream; trim by age from the head; keep
+ * the meta for its idle limit (`keepFor`). The idle limit is the `idle` field of the meta (set by
+ * the appends that name one), else the store's default passed in by the caller; 0 = never
+ * forget. An expired meta is a forgotten stream: its next use starts a new epoch.
+ */
 const STREAM_HELPERS = `
 local function ensureEpoch(streamKey, metaKey, newEpoch)
   local epoch = redis.call('HGET', metaKey, 'epoch')
@@ -56,6 +61,11 @@ local function trimAge(streamKey, cutoff)
     redis.call('XTRIM', streamKey, 'MINID', (offsetOf(batch[#batch][1]) + 1) .. '-0')
   end
 end
+-- The limit goes to PEXPIRE as the caller's string: Lua would print a large number as 1e+15.
+local function keepFor(metaKey, default)
+  local idle = redis.call('HGET', metaKey, 'idle') or default
+  if tonumber(idle) > 0 then redis.call('PEXPIRE', metaKey, idle) else redis.call('PERSIST', metaKey) end
+end
 local function firstOffset(streamKey, last)
   local head = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', 1)
   if #head == 0 then return last + 1 end
@@ -65,11 +75,15 @@ end
 
 /**
  * APPEND. KEYS: stream, stream meta, session (any key when no dedup).
- * ARGV: now, maxCount, maxAgeMs, body JSON, candidate epoch, seq ('' = no dedup), channel.
+ * ARGV: now, maxCount, maxAgeMs, body JSON, candidate epoch, seq ('' = no dedup), channel,
+ * idle limit ms ('' = keep the meta's), default idle limit ms, history TTL ms.
  * Checks and advances the session's `lastSeq` (dedup), assigns `last + 1` as the offset
  * (entry ID `<offset>-0`, fields `t` = ts and `b` = body), trims by count and age, and PUBLISHes
  * `epoch \n offset \n ts \n body` in the same script, so every instance sees entries in
- * offset order. Returns {'appended', offset, epoch} or a dedup refusal; a refusal writes nothing.
+ * offset order. The stream key then expires after the history TTL (the age limit plus a margin:
+ * by then every entry has aged out, so an idle stream's history leaves Redis without waiting
+ * for the next touch) and the meta after its idle limit. Returns {'appended', offset, epoch} or
+ * a dedup refusal; a refusal writes nothing.
  */
 export const APPEND = `${CHECK_SEQ}${STREAM_HELPERS}
 local now = tonumber(ARGV[1])
@@ -85,17 +99,22 @@ redis.call('HSET', KEYS[2], 'age', ARGV[3])
 redis.call('XADD', KEYS[1], offset .. '-0', 't', ARGV[1], 'b', ARGV[4])
 redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
 trimAge(KEYS[1], now - tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], ARGV[10])
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[2], 'idle', ARGV[8]) end
+keepFor(KEYS[2], ARGV[9])
 redis.call('PUBLISH', ARGV[7], epoch .. '\\n' .. offset .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[4])
 return {'appended', offset, epoch}
 `;
 
 /**
  * READ (also `info` with limit 0). KEYS: stream, stream meta. ARGV: now, candidate epoch,
- * afterOffset, limit. Creates the epoch of a new stream, trims by the age limit of the latest
- * append, then returns {epoch, firstOffset, lastOffset, entries}.
+ * afterOffset, limit, default idle limit ms. Creates the epoch of a new stream, restarts the
+ * meta's idle limit, trims by the age limit of the latest append, then returns
+ * {epoch, firstOffset, lastOffset, entries}.
  */
 export const READ = `${STREAM_HELPERS}
 local epoch = ensureEpoch(KEYS[1], KEYS[2], ARGV[2])
+keepFor(KEYS[2], ARGV[5])
 local meta = redis.call('HMGET', KEYS[2], 'last', 'age')
 local last = tonumber(meta[1])
 if meta[2] then trimAge(KEYS[1], tonumber(ARGV[1]) - tonumber(meta[2])) end
@@ -105,6 +124,18 @@ if limit > 0 then
   entries = redis.call('XRANGE', KEYS[1], (tonumber(ARGV[3]) + 1) .. '-0', '+', 'COUNT', limit)
 end
 return {epoch, firstOffset(KEYS[1], last), last, entries}
+`;
+
+/**
+ * TOUCH_STREAMS. KEYS: stream metas. ARGV: default idle limit ms. Restarts the idle limit of
+ * each meta that exists (streams with subscribers, and one whose last subscriber left); creates
+ * nothing. Returns 1.
+ */
+export const TOUCH_STREAMS = `${STREAM_HELPERS}
+for _, metaKey in ipairs(KEYS) do
+  if redis.call('EXISTS', metaKey) == 1 then keepFor(metaKey, ARGV[1]) end
+end
+return 1
 `;
 
 /**

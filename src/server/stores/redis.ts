@@ -68,6 +68,20 @@ export interface RedisStoreOptions {
   /** Receives what a listener throws (default: `console.error`); delivery continues. */
   onListenerError?: (error: unknown) => void;
   /**
+   * Forget a stream (its meta expires) after this many ms without an append, a read or a
+   * subscriber, for streams whose appends name no `Retention.idleTtlMs` (a stream only read so
+   * far, or a meta written by an older version). Default 604800000 (7 days); 0 = never. The
+   * server passes its `streamIdleTtl`.
+   */
+  streamIdleTtlMs?: number;
+  /**
+   * A stream's key expires this many ms after its age limit (`Retention.maxAgeMs`) past its last
+   * append (default 60000). Expiry runs on Redis's clock while age trimming runs on the
+   * instances' (and a test's injected) clock: the margin keeps the expiry from dropping entries
+   * an instance still counts as young.
+   */
+  expiryMarginMs?: number;
+  /**
    * Receives connection trouble (every error the clients emit). Default: one `console.warn` when
    * Redis becomes unreachable and one when it is back.
    */
@@ -101,6 +115,14 @@ export class RedisStore implements Store {
   readonly #controlListeners = new Set<(message: ControlMessage) => void>();
   /** Reads not sent yet, by stream, offset and limit (see `read`). */
   readonly #pendingReads = new Map<string, Promise<{ info: StreamInfo; entries: StreamEntry[] }>>();
+  /** The store check under way (see `ping`). */
+  #ping: Promise<void> | undefined;
+  readonly #streamIdleTtlMs: number;
+  readonly #expiryMarginMs: number;
+  /** Shortest positive idle limit this instance has used: its subscribed streams are touched well within it. */
+  #shortestIdleMs: number;
+  #touchTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
     checkString('url', options.url);
@@ -115,6 +137,11 @@ export class RedisStore implements Store {
     checkFunction('onListenerError', options.onListenerError);
     checkFunction('onError', options.onError);
     checkFunction('onAvailabilityChange', options.onAvailabilityChange);
+    checkNonNegativeInteger('streamIdleTtlMs', options.streamIdleTtlMs);
+    checkNonNegativeInteger('expiryMarginMs', options.expiryMarginMs);
+    this.#streamIdleTtlMs = options.streamIdleTtlMs ?? DEFAULT_STREAM_IDLE_TTL_MS;
+    this.#expiryMarginMs = options.expiryMarginMs ?? 60_000;
+    this.#shortestIdleMs = this.#streamIdleTtlMs > 0 ? this.#streamIdleTtlMs : Number.POSITIVE_INFINITY;
     this.#keys = new RedisKeys(options.keyPrefix ?? 'rs:');
     this.#now = options.now ?? Date.now;
     this.#newEpoch = options.newEpoch ?? (() => randomBytes(8).toString('base64url'));
@@ -131,6 +158,7 @@ export class RedisStore implements Store {
     });
     // Control messages are always wanted; if Redis is down now, the link subscribes on connect.
     this.#link.listen(this.#keys.controlChannel(), true).catch(() => undefined);
+    this.#scheduleTouch();
   }
 
   // ---- sessions
@@ -252,7 +280,16 @@ export class RedisStore implements Store {
     const now = this.#now();
     const body = entryBody(input);
     const keys = [this.#keys.stream(stream), this.#keys.streamMeta(stream), dedup === undefined ? this.#keys.session('') : this.#keys.session(dedup.sessionId)];
-    const args = [now, retention.maxCount, retention.maxAgeMs, body, this.#newEpoch(), dedup === undefined ? '' : dedup.seq, this.#keys.entriesChannel(stream)];
+    const idle = retention.idleTtlMs;
+    if (idle !== undefined && idle > 0 && idle < this.#shortestIdleMs) {
+      this.#shortestIdleMs = idle;
+      this.#scheduleTouch();
+    }
+    const historyTtl = Math.min(Number.MAX_SAFE_INTEGER, retention.maxAgeMs + 1 + this.#expiryMarginMs);
+    const args = [
+      now, retention.maxCount, retention.maxAgeMs, body, this.#newEpoch(), dedup === undefined ? '' : dedup.seq, this.#keys.entriesChannel(stream),
+      idle === undefined ? '' : String(idle), String(this.#streamIdleTtlMs), String(historyTtl),
+    ];
     const result = (await this.#link.script('rsAppend', scripts.APPEND, keys, args)) as ['appended', number, string] | Refusal;
     if (result[0] !== 'appended') return refusal(result as Refusal);
     const [, offset, epoch] = result as ['appended', number, string];
@@ -283,7 +320,7 @@ export class RedisStore implements Store {
 
   async #readNow(stream: string, after: number, count: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
     const keys = [this.#keys.stream(stream), this.#keys.streamMeta(stream)];
-    const args = [this.#now(), this.#newEpoch(), after, count];
+    const args = [this.#now(), this.#newEpoch(), after, count, String(this.#streamIdleTtlMs)];
     const [epoch, first, last, rows] = (await this.#link.script('rsRead', scripts.READ, keys, args)) as [string, number, number, Array<[string, string[]]>];
     return {
       info: { epoch, firstOffset: Number(first), lastOffset: Number(last) },
@@ -306,8 +343,9 @@ export class RedisStore implements Store {
     const ready = (async () => {
       await this.#link.listen(this.#keys.entriesChannel(stream));
       // Only tells a later fill where to start; without it a fill starts at the first live entry.
-      const info = await this.info(stream).catch(() => undefined);
-      if (info !== undefined) feed.setFloor(info);
+      // Not awaited: the caller's own bounds read right after this resolves (a resume's, a
+      // join's) then joins this one (see `read`) instead of costing a second script call.
+      this.info(stream).then((info) => feed.setFloor(info), () => undefined);
     })();
     this.#feeds.set(stream, { feed, ready });
     try {
@@ -324,7 +362,8 @@ export class RedisStore implements Store {
     entry.feed.listeners.delete(listener);
     if (entry.feed.listeners.size > 0) return;
     this.#feeds.delete(stream);
-    await this.#link.unlisten(this.#keys.entriesChannel(stream));
+    // The idle time starts when this instance's last member leaves (see `#touchSubscribed`).
+    await Promise.all([this.#link.unlisten(this.#keys.entriesChannel(stream)), this.#touch([stream]).catch(() => undefined)]);
   }
 
   async deleteStream(stream: string): Promise<void> {
@@ -400,14 +439,26 @@ export class RedisStore implements Store {
     this.#controlListeners.add(listener);
   }
 
-  /** Resolves when Redis answers on the command connection and the subscriber is listening. */
-  async ping(): Promise<void> {
+  /**
+   * Resolves when Redis answers on the command connection and the subscriber is listening.
+   * Calls made while a check is under way share it (every resume of a storm checks the store):
+   * its answer is at most one round trip old.
+   */
+  ping(): Promise<void> {
+    this.#ping ??= this.#pingNow().finally(() => (this.#ping = undefined));
+    return this.#ping;
+  }
+
+  async #pingNow(): Promise<void> {
     await this.#link.run((redis) => redis.ping());
     const control = this.#keys.controlChannel();
     if (!this.#link.isListening(control)) await this.#link.listen(control, true);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#touchTimer !== undefined) clearTimeout(this.#touchTimer);
+    this.#touchTimer = undefined;
     this.#feeds.clear();
     this.#versionListeners.clear();
     this.#controlListeners.clear();
@@ -415,6 +466,33 @@ export class RedisStore implements Store {
   }
 
   // ---- internals
+
+  /**
+   * A subscribed stream is never forgotten while this instance has a member in it: its meta's
+   * idle limit restarts every quarter of the shortest limit in use (at most hourly), and when the
+   * last member leaves (`unsubscribe`). A detached member's session then expires (session TTL)
+   * before the stream does (streamIdleTtl, at least the session TTL), unless the instance died:
+   * see docs/scaling.md.
+   */
+  #scheduleTouch(): void {
+    if (this.#closed) return;
+    if (this.#touchTimer !== undefined) clearTimeout(this.#touchTimer);
+    const delay = Math.max(10, Math.min(3_600_000, Math.floor(this.#shortestIdleMs / 4)));
+    this.#touchTimer = setTimeout(() => {
+      this.#touchTimer = undefined;
+      this.#touch([...this.#feeds.keys()]).catch(() => undefined).finally(() => this.#scheduleTouch());
+    }, delay);
+    // Upkeep only: it must not keep a process alive on its own.
+    this.#touchTimer.unref?.();
+  }
+
+  /** Restart the idle limit of these streams' metas (those that exist), 1000 per script call. */
+  async #touch(streams: string[]): Promise<void> {
+    for (let i = 0; i < streams.length; i += 1000) {
+      const keys = streams.slice(i, i + 1000).map((stream) => this.#keys.streamMeta(stream));
+      await this.#link.script('rsTouchStreams', scripts.TOUCH_STREAMS, keys, [String(this.#streamIdleTtlMs)]);
+    }
+  }
 
   #onMessage(channel: string, message: string): void {
     const target = this.#keys.parseChannel(channel);
@@ -467,6 +545,9 @@ function checkInstanceId(instanceId: string): void {
     throw new ResilientSocketError('ERR_INVALID_OPTION', 'instanceId must be a non-empty string without "/"');
   }
 }
+
+/** Default of `streamIdleTtlMs`: 7 days. */
+const DEFAULT_STREAM_IDLE_TTL_MS = 7 * 24 * 3_600_000;
 
 function refusal(result: Refusal): { status: 'no_session' } | { status: 'duplicate' | 'out_of_order'; lastSeq: number } {
   if (result[0] === 'no_session') return { status: 'no_session' };

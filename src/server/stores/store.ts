@@ -43,6 +43,14 @@ export interface Retention {
   maxCount: number;
   /** Drop entries older than this many ms (default 3600000 = 1 hour). */
   maxAgeMs: number;
+  /**
+   * Forget the stream (its epoch, last offset and history) once it has been idle this many ms:
+   * no append, no read or `info`, no subscriber (a stream is touched again when its last
+   * subscriber leaves). Its next use starts a new epoch, so a client still holding a position
+   * in the old one is told `epoch_changed`. 0 = never forget. Optional: without it the store
+   * keeps the value of the stream's previous append, or its own default for a new stream.
+   */
+  idleTtlMs?: number;
 }
 
 /** What the server asks to append to a stream. */
@@ -179,15 +187,19 @@ export interface Store {
    */
   append(stream: string, input: EntryInput, retention: Retention, dedup?: Dedup): Promise<AppendResult>;
   /**
-   * Entries after `afterOffset`, oldest first, at most `limit`; with the stream's bounds. The
+   * Entries after `afterOffset`, oldest first, at most `limit`; with the stream's bounds (a read
+   * touches the stream: see `Retention.idleTtlMs`). The
    * entries may be shared with other readers (and listeners): do not mutate them.
    */
   read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }>;
   /** The stream's epoch and bounds (creating its epoch if the stream is new). */
   info(stream: string): Promise<StreamInfo>;
-  /** Listen to entries appended to `stream` from now on (any instance). Resolves once subscribed. */
+  /**
+   * Listen to entries appended to `stream` from now on (any instance). Resolves once subscribed.
+   * A stream with a subscriber is never forgotten as idle (see `Retention.idleTtlMs`).
+   */
   subscribe(stream: string, listener: EntryListener): Promise<void>;
-  /** Stop a listener added by `subscribe`. */
+  /** Stop a listener added by `subscribe` (which touches the stream). */
   unsubscribe(stream: string, listener: EntryListener): Promise<void>;
   /** Delete a stream and its history (e.g. a session's direct stream when the session ends). */
   deleteStream(stream: string): Promise<void>;
