@@ -4,7 +4,9 @@
 //         on send, JSON.parse on receive, id check; the fake socket echoes on a microtask.
 //   ours: ReconnectingWebSocket (protocol mode, ids and acks) with a fake WebSocket constructor
 //         whose "server" answers the handshake, the join, and every MESSAGE with the room
-//         broadcast (NEW_MESSAGE) and the ACK, each on a microtask.
+//         broadcast (NEW_MESSAGE) and the ACK, each on a microtask; like the real server, it
+//         folds the ACK into the sender's NEW_MESSAGE (`ack`) when the client's HELLO asked for
+//         it (`foldAcks`), one frame instead of two.
 // The fake server's own work (parse + two stringify per message) is not the client's: every frame
 // the client sent is recorded, replayed afterwards through the same handler with replies going
 // nowhere, timed with process.cpuUsage(), and subtracted. The figure is the client's CPU only.
@@ -73,6 +75,7 @@ function fakeProtocolSocket(SUBPROTOCOL) {
       this.binaryType = 'nodebuffer';
       this.onopen = this.onmessage = this.onclose = this.onerror = null;
       this.offset = 0;
+      this.foldAcks = false;
       queueMicrotask(() => {
         this.readyState = 1;
         this.onopen?.({});
@@ -86,6 +89,7 @@ function fakeProtocolSocket(SUBPROTOCOL) {
       const f = JSON.parse(text);
       switch (f.type) {
         case 'HELLO':
+          this.foldAcks = f.foldAcks === true;
           reply(JSON.stringify({ type: 'NEW_SESSION', v: 1, sessionId: 'S'.repeat(22), resumeToken: 'T'.repeat(43), user: null, rooms: {}, heartbeat: { interval: 600_000, timeout: 600_000 }, limits: { maxPayload: 1 << 20, maxRooms: 100, maxRate: 1e9 }, recovered: false }));
           break;
         case 'JOIN_ROOM':
@@ -93,8 +97,13 @@ function fakeProtocolSocket(SUBPROTOCOL) {
           break;
         case 'MESSAGE': {
           const offset = ++this.offset;
-          reply(JSON.stringify({ type: 'NEW_MESSAGE', stream: `room:${f.room}`, epoch: 'e1', offset, room: f.room, from: 'S'.repeat(22), id: f.id, data: f.data, ts: Date.now() }));
-          reply(JSON.stringify({ type: 'ACK', seq: f.seq, offset }));
+          const text = JSON.stringify({ type: 'NEW_MESSAGE', stream: `room:${f.room}`, epoch: 'e1', offset, room: f.room, from: 'S'.repeat(22), id: f.id, data: f.data, ts: Date.now() });
+          // The real server splices the ack into the room's shared text (see foldAck in src/server/rooms/shared-frame.ts).
+          if (this.foldAcks) reply(`${text.slice(0, -1)},"ack":${f.seq}}`);
+          else {
+            reply(text);
+            reply(JSON.stringify({ type: 'ACK', seq: f.seq, offset }));
+          }
           break;
         }
         case 'PING':

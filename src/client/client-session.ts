@@ -236,10 +236,12 @@ export class ClientSession {
         lastAckedSeq: this.#queue.lastAckedSeq,
         ...(this.hooks.stateVersions ? { state: this.hooks.stateVersions() } : {}),
         ...(auth === undefined ? {} : { auth }),
+        foldAcks: true,
       };
     }
     // `state` (empty: a new session holds no versions) asks the server to send synced state.
-    return { type: 'HELLO', v: PROTOCOL_VERSION, ...(this.hooks.stateVersions ? { state: {} } : {}), ...(auth === undefined ? {} : { auth }) };
+    // `foldAcks`: the ACK of a room message may come folded into its own copy (`NEW_MESSAGE.ack`).
+    return { type: 'HELLO', v: PROTOCOL_VERSION, ...(this.hooks.stateVersions ? { state: {} } : {}), ...(auth === undefined ? {} : { auth }), foldAcks: true };
   }
 
   /** The connection is gone. */
@@ -357,6 +359,7 @@ export class ClientSession {
         }
         return this.#sendPositionAck();
       case 'NEW_MESSAGE':
+        if (frame.ack !== undefined) this.#foldedAck(frame, frame.ack);
         return this.#onMessage(frame);
       case 'ACK':
         return this.#ack(frame.seq, frame.offset, frame.error, frame.version);
@@ -576,6 +579,17 @@ export class ClientSession {
     if (!this.#connected || this.#unackedPositions === 0) return;
     this.#unackedPositions = 0;
     this.#host.transmit({ type: 'POSITION_ACK', positions: this.#positions.snapshot() });
+  }
+
+  /** `NEW_MESSAGE.ack`: the ACK of this client's own room message, folded into its copy. */
+  #foldedAck(frame: NewMessageFrame, seq: number): void {
+    const item = this.#queue.get(seq);
+    if (item !== undefined && (item.op.type !== 'MESSAGE' || item.op.id !== frame.id || item.op.room !== frame.room)) {
+      // Not the operation this message came from: acknowledge nothing; the next ACK or resume settles it.
+      this.#host.emit('error', new ResilientSocketError('ERR_PROTOCOL', `NEW_MESSAGE.ack ${seq} names another operation than message ${frame.id}`, { details: { seq } }));
+      return;
+    }
+    this.#ack(seq, frame.offset);
   }
 
   #ack(seq: number, offset?: number, error?: { code: string; message: string }, version?: number): void {

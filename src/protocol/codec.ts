@@ -84,7 +84,7 @@ const QUEUED_SCHEMAS = {
  * which never decodes client frames, drops the table.
  */
 export const CLIENT_SCHEMAS: Record<ClientFrameType, Schema> = /* @__PURE__ */ (() => ({
-  HELLO: { v: f(isInt, 'an integer'), auth: f(isAny, 'any JSON', true), rooms: f(isRoomList, 'an array of room names', true), state: f(isVersions, 'an object of integer versions', true) },
+  HELLO: { v: f(isInt, 'an integer'), auth: f(isAny, 'any JSON', true), rooms: f(isRoomList, 'an array of room names', true), state: f(isVersions, 'an object of integer versions', true), foldAcks: f(isTrue, 'true', true) },
   RECONNECT: {
     v: f(isInt, 'an integer'),
     sessionId: f(isId, 'a non-empty string of at most 128 characters'),
@@ -94,6 +94,7 @@ export const CLIENT_SCHEMAS: Record<ClientFrameType, Schema> = /* @__PURE__ */ (
     state: f(isVersions, 'an object of integer versions', true),
     auth: f(isAny, 'any JSON', true),
     rooms: f(isRoomList, 'an array of room names', true),
+    foldAcks: f(isTrue, 'true', true),
   },
   MESSAGE: QUEUED_SCHEMAS.MESSAGE,
   JOIN_ROOM: QUEUED_SCHEMAS.JOIN_ROOM,
@@ -148,6 +149,7 @@ export const SERVER_SCHEMAS: Record<ServerFrameType, Schema> = {
     data: f(isAny, 'any JSON'),
     ts: f(isInt, 'a timestamp'),
     replay: f(isTrue, 'true', true),
+    ack: f(isSeq, 'a positive integer', true),
   },
   STATE_UPDATE: {
     scope: f(isId, 'a scope name'),

@@ -65,7 +65,15 @@ export type StateUpdateReason = 'live' | 'recovery' | 'resync';
 
 // ---------------------------------------------------------------- client -> server
 
-export interface HelloFrame { type: 'HELLO'; v: number; auth?: Json; rooms?: string[]; state?: Record<string, number> }
+export interface HelloFrame {
+  type: 'HELLO';
+  v: number;
+  auth?: Json;
+  rooms?: string[];
+  state?: Record<string, number>;
+  /** The client takes its room `MESSAGE`'s `ACK` folded into its own copy (`NEW_MESSAGE.ack`). */
+  foldAcks?: true;
+}
 export interface ReconnectFrame {
   type: 'RECONNECT';
   v: number;
@@ -76,6 +84,8 @@ export interface ReconnectFrame {
   state?: Record<string, number>;
   auth?: Json;
   rooms?: string[];
+  /** As in `HELLO`. */
+  foldAcks?: true;
 }
 export interface MessageFrame { type: 'MESSAGE'; seq: number; id: string; room?: string; to?: string; data: Json }
 export interface JoinRoomFrame { type: 'JOIN_ROOM'; seq: number; room: string; since?: Position }
@@ -143,6 +153,8 @@ export interface NewMessageFrame {
   data: Json;
   ts: number;
   replay?: true;
+  /** The sender's own live copy only (`foldAcks`): also the `ACK` of its `MESSAGE` with this `seq`, at `offset`. */
+  ack?: number;
 }
 export interface StateUpdateFrame {
   type: 'STATE_UPDATE';

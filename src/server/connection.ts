@@ -8,8 +8,8 @@ import { encodeFrame, ERRORS } from '../protocol/index.js';
 import type { ErrorCode, ErrorFrame, ErrorInfo, NewMessageFrame, Position, Positions, ServerFrame } from '../protocol/index.js';
 import type { StreamEntry } from './stores/store.js';
 import type { ConnectionContext } from './context.js';
-import type { SharedFrame } from './rooms/shared-frame.js';
-import { directSocket } from './rooms/shared-frame.js';
+import { SharedFrame } from './rooms/shared-frame.js';
+import { directSocket, foldAck, textFrameBytes } from './rooms/shared-frame.js';
 import type { Corked, WriteBatch } from './rooms/write-batch.js';
 
 /**
@@ -86,6 +86,15 @@ export class Connection implements ConnectionContext, Corked {
   handshakeReceived = false;
   /** The client asked for synced state (`state` in its `HELLO` / `RECONNECT`). */
   followsState = false;
+  /** The client takes its room `MESSAGE`'s `ACK` folded into its own copy (`foldAcks` in its handshake). */
+  foldsAcks = false;
+  /**
+   * The room `MESSAGE` of this connection being stored right now, whose `ACK` may be folded
+   * (set by `handleMessage` around the append; frames are processed one at a time, so one at most).
+   */
+  folding: { stream: string; id: string } | undefined;
+  /** The sender's own live copy of `folding`, held until the append returns (see `holdOwn`). */
+  private heldOwn: { frame: SharedFrame; entry: StreamEntry; batch: WriteBatch } | undefined;
   /** Frames are processed one at a time, in arrival order: `seq` must be handled in order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly observer: ConnectionObserver;
@@ -135,6 +144,7 @@ export class Connection implements ConnectionContext, Corked {
 
   /** Send a frame if the socket is open; frames to a closing socket are dropped (the client recovers them). */
   send(frame: ServerFrame): void {
+    if (this.heldOwn !== undefined) this.flushOwn();
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(encodeFrame(frame));
     this.observer.sent(frame);
@@ -202,6 +212,7 @@ export class Connection implements ConnectionContext, Corked {
    * the socket, held until `batch` ends.
    */
   sendShared(frame: SharedFrame, batch: WriteBatch): void {
+    if (this.heldOwn !== undefined) this.flushOwn();
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.direct === undefined) this.ws.send(frame.text);
     else {
@@ -210,6 +221,60 @@ export class Connection implements ConnectionContext, Corked {
     }
     this.observer.delivered();
     this.checkBuffer();
+  }
+
+  /**
+   * Hold the sender's own live copy of the message it is storing (`folding`): it goes out with
+   * the `ACK` folded in once the append returns (`sendOwn`), or as it is the moment any other
+   * frame must go to this connection first, so nothing overtakes it and the `ACK` is never later
+   * than a separate one would be. The cursor has already moved past it.
+   */
+  holdOwn(frame: SharedFrame, entry: StreamEntry, batch: WriteBatch): void {
+    if (this.heldOwn !== undefined) this.flushOwn();
+    this.heldOwn = { frame, entry, batch };
+  }
+
+  /** Send a held own copy as it is (its `ACK` then goes separately). */
+  flushOwn(): void {
+    const held = this.heldOwn;
+    if (held === undefined) return;
+    this.heldOwn = undefined;
+    this.sendShared(held.frame, held.batch);
+  }
+
+  /**
+   * `entry` was just stored by this connection's room `MESSAGE` `seq`: send this connection its
+   * copy with `ack` folded in, if it can go out live and at once — held by the fan-out (the
+   * in-memory store fans out before the append returns), or not delivered yet and exactly the
+   * next offset this connection is due (a store whose fan-out comes later, as Redis pub/sub
+   * does; that copy is dropped then, the cursor being past it). False when the separate `ACK`
+   * must be sent instead (gated cursor, already delivered as it is, a gap before it).
+   */
+  sendOwn(entry: StreamEntry, seq: number, batch: WriteBatch): boolean {
+    const held = this.heldOwn;
+    let frame: SharedFrame | undefined;
+    if (held !== undefined) {
+      this.heldOwn = undefined;
+      if (held.entry.offset === entry.offset && held.entry.epoch === entry.epoch && held.entry.stream === entry.stream) frame = held.frame;
+      // Not this append's entry (an older message with the same id, late from pub/sub): as it is.
+      else this.sendShared(held.frame, held.batch);
+    }
+    if (frame === undefined) {
+      const cursor = this.cursors.get(entry.stream);
+      if (cursor === undefined || cursor.gated || cursor.epoch !== entry.epoch || cursor.lastOffset !== entry.offset - 1) return false;
+      cursor.lastOffset = entry.offset;
+      frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
+    }
+    if (this.ws.readyState !== this.ws.OPEN) return true;
+    const text = foldAck(frame.text, seq);
+    if (this.direct === undefined) this.ws.send(text);
+    else {
+      this.hold(batch);
+      this.direct.write(textFrameBytes(text));
+    }
+    this.observer.delivered();
+    this.checkBuffer();
+    return true;
   }
 
   /**
@@ -239,6 +304,7 @@ export class Connection implements ConnectionContext, Corked {
 
   /** Close the connection; idempotent. */
   close(code: number, reason = ''): void {
+    this.flushOwn();
     if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
     this.ws.close(code, reason.slice(0, 120));
   }

@@ -61,6 +61,8 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
   // Synced state goes only to clients that asked for it: a client without a state layer would
   // never acknowledge it, and the feed would retransmit full values to it forever.
   conn.followsState = frame.state !== undefined;
+  // Folded ACKs only for a client that asked: an older one would not settle its send() without the ACK.
+  conn.foldsAcks = frame.foldAcks === true;
   if (frame.type === 'RECONNECT') {
     hub.metrics.reconnects.inc();
     // Only the token check, rotation, attach and re-read run under the session's lock: a replay

@@ -29,15 +29,28 @@ export async function handleMessage(hub: Hub, conn: Connection, frame: MessageFr
     await toHook(hub, conn, frame);
     return;
   }
-  const result = await hub.store.append(
-    stream,
-    { id: frame.id, from: session.id, user: session.user, data: frame.data },
-    frame.room === undefined ? hub.options.outboxRetention : hub.options.retention,
-    { sessionId: session.id, seq: frame.seq },
-  );
-  if (!proceed(conn, frame.seq, result) || result.status !== 'appended') return;
-  hub.metrics.messagesIn.inc();
-  conn.send({ type: 'ACK', seq: frame.seq, offset: result.entry.offset });
+  // A room message of a client that takes folded ACKs: its own copy may carry the ACK.
+  const fold = frame.room !== undefined && conn.foldsAcks;
+  if (fold) conn.folding = { stream, id: frame.id };
+  try {
+    const result = await hub.store.append(
+      stream,
+      { id: frame.id, from: session.id, user: session.user, data: frame.data },
+      frame.room === undefined ? hub.options.outboxRetention : hub.options.retention,
+      { sessionId: session.id, seq: frame.seq },
+    );
+    if (fold) conn.folding = undefined;
+    if (!proceed(conn, frame.seq, result) || result.status !== 'appended') return;
+    hub.metrics.messagesIn.inc();
+    if (fold && hub.delivery.sendOwn(conn, result.entry, frame.seq)) return;
+    conn.send({ type: 'ACK', seq: frame.seq, offset: result.entry.offset });
+  } finally {
+    if (fold) {
+      conn.folding = undefined;
+      // A copy still held (the append failed, or was refused): it goes out as it is.
+      conn.flushOwn();
+    }
+  }
 }
 
 async function toHook(hub: Hub, conn: Connection, frame: MessageFrame): Promise<void> {

@@ -4,7 +4,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { RawData } from 'ws';
 import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import type { ResilientSocketError } from '../../src/protocol/index.js';
@@ -96,17 +95,21 @@ async function ackEatingProxy(upstreamUrl: string, victim: string): Promise<stri
   let done = false;
   wss.on('connection', (client, req) => {
     const upstream = new WebSocket(upstreamUrl, client.protocol ? [client.protocol] : []);
-    const early: RawData[] = [];
-    client.on('message', (data) => {
-      if (!done && victimSeq === undefined) {
-        const f = JSON.parse(data.toString()) as { type: string; data?: unknown; seq?: number };
-        if (f.type === 'MESSAGE' && f.data === victim) victimSeq = f.seq;
+    const early: string[] = [];
+    client.on('message', (raw) => {
+      let data = raw.toString();
+      const f = JSON.parse(data) as { type: string; data?: unknown; seq?: number; foldAcks?: true };
+      if (!done && victimSeq === undefined && f.type === 'MESSAGE' && f.data === victim) victimSeq = f.seq;
+      // The ACK this proxy eats must be a frame of its own: no folded acks on this connection.
+      if (f.type === 'HELLO' || f.type === 'RECONNECT') {
+        delete f.foldAcks;
+        data = JSON.stringify(f);
       }
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(data.toString());
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(data);
       else early.push(data);
     });
     upstream.on('open', () => {
-      for (const d of early.splice(0)) upstream.send(d.toString());
+      for (const d of early.splice(0)) upstream.send(d);
     });
     upstream.on('message', (data) => {
       const f = JSON.parse(data.toString()) as { type: string; seq?: number };

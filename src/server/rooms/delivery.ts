@@ -218,7 +218,21 @@ export class Delivery {
       if (cursor.gated) {
         if (cursor.buffer.length < GATE_BUFFER) cursor.buffer.push(entry);
         else cursor.overflowed = true;
-      } else if (advance(cursor, entry)) conn.sendShared(frame, this.batch);
+      } else if (advance(cursor, entry)) {
+        // The sender's own copy of the message it is storing: held for its folded ACK.
+        const folding = conn.folding;
+        if (folding !== undefined && folding.id === entry.id && folding.stream === entry.stream && entry.from === conn.sessionId) conn.holdOwn(frame, entry, this.batch);
+        else conn.sendShared(frame, this.batch);
+      }
     }
+  }
+
+  /**
+   * Send `conn` its copy of `entry`, just stored by its `MESSAGE` `seq`, with the `ACK` folded
+   * in, when that copy can go out live and at once (see `Connection.sendOwn`); false when the
+   * separate `ACK` is due instead.
+   */
+  sendOwn(conn: Connection, entry: StreamEntry, seq: number): boolean {
+    return conn.sendOwn(entry, seq, this.batch);
   }
 }

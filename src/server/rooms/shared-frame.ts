@@ -30,6 +30,15 @@ export class SharedFrame {
 }
 
 /**
+ * A `NEW_MESSAGE` frame's JSON text with `"ack":<seq>` added as its last member (see "Folded
+ * acknowledgements" in docs/protocol.md): the sender's copy is the shared text plus a few
+ * characters, the payload is not encoded again. `text` is a JSON object, so it ends with `}`.
+ */
+export function foldAck(text: string, seq: number): string {
+  return `${text.slice(0, -1)},"ack":${seq}}`;
+}
+
+/**
  * An unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2: a server never masks) carrying
  * `text`, header and payload in one buffer.
  */
