@@ -90,12 +90,19 @@ function idleSuite(name: string, enabled: boolean, make: Maker): void {
     it('never forgets a stream with a subscriber; the idle time starts when the last one leaves', async () => {
       const { store, hasMeta } = await open();
       const listener = (): void => undefined;
-      await store.subscribe('room:member', listener);
-      const first = await store.append('room:member', entry('m1'), { maxCount: 100, maxAgeMs: 60_000, idleTtlMs: ACTIVE_IDLE_MS });
-      const epoch = first.status === 'appended' ? first.entry.epoch : '';
+      // One stream touched alone first, then several together (a regression: the batch was refused).
+      await store.subscribe('room:before', listener);
+      await store.unsubscribe('room:before', listener);
+      const retention: Retention = { maxCount: 100, maxAgeMs: 60_000, idleTtlMs: ACTIVE_IDLE_MS };
+      const epochs: string[] = [];
+      for (const stream of ['room:member', 'room:member-2']) {
+        await store.subscribe(stream, listener);
+        const first = await store.append(stream, entry('m1'), retention);
+        epochs.push(first.status === 'appended' ? first.entry.epoch : '');
+      }
       await sleep(3 * ACTIVE_IDLE_MS);
-      expect(await hasMeta('room:member')).toBe(true);
-      expect((await store.info('room:member')).epoch).toBe(epoch);
+      expect([await hasMeta('room:member'), await hasMeta('room:member-2')]).toEqual([true, true]);
+      expect([(await store.info('room:member')).epoch, (await store.info('room:member-2')).epoch]).toEqual(epochs);
       await store.unsubscribe('room:member', listener);
       await eventually(async () => !(await hasMeta('room:member')), 'the stream to be forgotten after its last subscriber left');
     });

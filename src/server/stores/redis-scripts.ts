@@ -127,13 +127,15 @@ return {epoch, firstOffset(KEYS[1], last), last, entries}
 `;
 
 /**
- * TOUCH_STREAMS. KEYS: stream metas. ARGV: default idle limit ms. Restarts the idle limit of
- * each meta that exists (streams with subscribers, and one whose last subscriber left); creates
- * nothing. Returns 1.
+ * TOUCH_STREAMS. KEYS: none. ARGV: default idle limit ms, then stream meta keys. Restarts the
+ * idle limit of each meta that exists (streams with subscribers, and one whose last subscriber
+ * left); creates nothing. Returns 1. The keys travel in ARGV because their number varies from
+ * call to call, while a script is defined with a fixed number of KEYS (`RedisLink.script`);
+ * they are all of one prefix, on the one primary the store needs anyway.
  */
 export const TOUCH_STREAMS = `${STREAM_HELPERS}
-for _, metaKey in ipairs(KEYS) do
-  if redis.call('EXISTS', metaKey) == 1 then keepFor(metaKey, ARGV[1]) end
+for i = 2, #ARGV do
+  if redis.call('EXISTS', ARGV[i]) == 1 then keepFor(ARGV[i], ARGV[1]) end
 end
 return 1
 `;

@@ -362,7 +362,7 @@ export class RedisStore implements Store {
     entry.feed.listeners.delete(listener);
     if (entry.feed.listeners.size > 0) return;
     this.#feeds.delete(stream);
-    // The idle time starts when this instance's last member leaves (see `#touchSubscribed`).
+    // The idle time starts when this instance's last member leaves (see `#scheduleTouch`).
     await Promise.all([this.#link.unlisten(this.#keys.entriesChannel(stream)), this.#touch([stream]).catch(() => undefined)]);
   }
 
@@ -490,7 +490,7 @@ export class RedisStore implements Store {
   async #touch(streams: string[]): Promise<void> {
     for (let i = 0; i < streams.length; i += 1000) {
       const keys = streams.slice(i, i + 1000).map((stream) => this.#keys.streamMeta(stream));
-      await this.#link.script('rsTouchStreams', scripts.TOUCH_STREAMS, keys, [String(this.#streamIdleTtlMs)]);
+      await this.#link.script('rsTouchStreams', scripts.TOUCH_STREAMS, [], [String(this.#streamIdleTtlMs), ...keys]);
     }
   }
 
