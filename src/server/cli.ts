@@ -38,6 +38,9 @@ Options:
   --retention-max-count <n>         history kept per stream (default 1000)
   --retention-max-age <ms>          history kept per stream (default 3600000)
   --tombstone-ttl <ms>              how long an expired session is remembered (default 86400000)
+  --stream-idle-ttl <ms>            forget a room or outbox idle this long (no message, read or
+                                    member): a client back later is told epoch_changed; 0 = never;
+                                    at least --session-ttl and --retention-max-age (default 604800000)
   --allowed-origins <list>          comma-separated Origin headers browsers may connect from
                                     (default: any; non-browser clients send none and pass)
   --state <module>      versioned state: a plain JS ES module exporting applyEvent (and
@@ -77,6 +80,7 @@ const NUMERIC_FLAGS = [
   ['max-pending-handshakes', 'maxPendingHandshakes', 1],
   ['max-failed-resumes', 'maxFailedResumes', 1],
   ['tombstone-ttl', 'tombstoneTtl', 0],
+  ['stream-idle-ttl', 'streamIdleTtl', 0],
 ] as const satisfies readonly (readonly [string, keyof ServerOptions, number])[];
 
 /** Parse the command line into server options; `help` when the usage was asked for. */

@@ -115,7 +115,18 @@ export interface ServerOptions {
    */
   tombstoneTtl?: number;
   /** History kept per stream. Default `{ maxCount: 1000, maxAgeMs: 3600000 }`. */
-  retention?: Partial<Retention>;
+  retention?: Partial<Pick<Retention, 'maxCount' | 'maxAgeMs'>>;
+  /**
+   * ms a stream (a room's, or a session's direct stream) may stay idle — no message, no read or
+   * join, no member connected to any instance — before the store forgets it: its history, its
+   * epoch and its last offset. Its next message starts a new epoch, so a client that comes back
+   * later with a position in the old one is told `recovered: false, reason: epoch_changed` (it
+   * can no longer be told whether it missed anything), as after a store wipe. Must be 0 (never
+   * forget: every stream ever used is kept) or at least `sessionTtl` and `retention.maxAgeMs`,
+   * so a detached session never finds its rooms forgotten and idleness never cuts history that
+   * retention still covers. Default max(604800000 (7 days), sessionTtl, retention.maxAgeMs).
+   */
+  streamIdleTtl?: number;
   /**
    * Entries kept in each session's direct stream (its outbox: direct messages waiting for a
    * resume, and their recent history). Older ones are trimmed; a resume that needed them is told
@@ -174,6 +185,8 @@ export interface ResolvedOptions {
   maxMessageBurst: number;
   maxSessionsPerUser: number;
   tombstoneTtl: number;
+  /** ms an idle stream is kept (0 = forever); also in `retention.idleTtlMs`. */
+  streamIdleTtl: number;
   retention: Retention;
   /** Retention of session (direct) streams: `retention` with `maxCount = maxOutbox`. */
   outboxRetention: Retention;
@@ -188,6 +201,9 @@ export interface ResolvedOptions {
   faults: boolean;
   demo: { dir: string | undefined } | undefined;
 }
+
+/** Default of `streamIdleTtl` (unless `sessionTtl` or `retention.maxAgeMs` is longer): 7 days. */
+const DEFAULT_STREAM_IDLE_TTL = 7 * 24 * 3_600_000;
 
 const noop = (): void => {};
 /** A logger that drops everything. */
@@ -237,10 +253,14 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (instanceTtl <= instanceHeartbeatInterval) throw invalid('options.instanceTtl must be greater than options.instanceHeartbeatInterval');
   const r = options.retention ?? {};
   if (typeof r !== 'object' || r === null) throw invalid('options.retention must be an object');
-  const retention: Retention = {
-    maxCount: int(r.maxCount, 'retention.maxCount', 1000, 1),
-    maxAgeMs: int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1),
-  };
+  const maxCount = int(r.maxCount, 'retention.maxCount', 1000, 1);
+  const maxAgeMs = int(r.maxAgeMs, 'retention.maxAgeMs', 3_600_000, 1);
+  const leastIdle = Math.max(sessionTtl, maxAgeMs);
+  const streamIdleTtl = int(options.streamIdleTtl, 'streamIdleTtl', Math.max(DEFAULT_STREAM_IDLE_TTL, leastIdle), 0);
+  if (streamIdleTtl !== 0 && streamIdleTtl < leastIdle) {
+    throw invalid(`options.streamIdleTtl must be 0 or at least options.sessionTtl and options.retention.maxAgeMs (${leastIdle})`);
+  }
+  const retention: Retention = { maxCount, maxAgeMs, idleTtlMs: streamIdleTtl };
   const logger = options.logger ?? silentLogger;
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function') throw invalid(`options.logger.${level} must be a function`);
@@ -271,6 +291,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxMessageBurst: int(options.maxMessageBurst, 'maxMessageBurst', 2000, 1),
     maxSessionsPerUser: int(options.maxSessionsPerUser, 'maxSessionsPerUser', 100, 0),
     tombstoneTtl: int(options.tombstoneTtl, 'tombstoneTtl', 86_400_000, 0),
+    streamIdleTtl,
     retention,
     outboxRetention: { ...retention, maxCount: int(options.maxOutbox, 'maxOutbox', retention.maxCount, 1) },
     maxBufferedBytes: int(options.maxBufferedBytes, 'maxBufferedBytes', 8 * 1024 * 1024, 1024),

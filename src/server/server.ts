@@ -33,15 +33,15 @@ import { httpHandler } from './http.js';
 import type { HttpHandler } from './http.js';
 
 /** Build the store named by the options; the Redis store is imported only when asked for. */
-async function openStore(store: ServerOptions['store'], logger: Logger): Promise<{ store: Store; owned: boolean }> {
-  if (store === undefined) return { store: new MemoryStore(), owned: true };
+async function openStore(store: ServerOptions['store'], logger: Logger, streamIdleTtlMs: number): Promise<{ store: Store; owned: boolean }> {
+  if (store === undefined) return { store: new MemoryStore({ streamIdleTtlMs }), owned: true };
   if (typeof store === 'object' && store !== null && 'redis' in store) {
     if (typeof store.redis !== 'string') throw new ResilientSocketError('ERR_INVALID_OPTION', 'options.store.redis must be a Redis URL string');
     // A specifier the bundler does not follow: ioredis is loaded only by servers that use Redis
     // (the build emits the Redis store as its own file next to this one).
     const specifier = './stores/redis.js';
     const { RedisStore } = (await import(specifier)) as { RedisStore: new (options: RedisStoreOptions) => Store };
-    return { store: new RedisStore({ url: store.redis, keyPrefix: store.keyPrefix, ...storeLogging(logger) }), owned: true };
+    return { store: new RedisStore({ url: store.redis, keyPrefix: store.keyPrefix, streamIdleTtlMs, ...storeLogging(logger) }), owned: true };
   }
   if (typeof store !== 'object' || store === null || typeof (store as Store).append !== 'function') {
     throw new ResilientSocketError('ERR_INVALID_OPTION', 'options.store must be a Store or { redis: url }');
@@ -271,7 +271,7 @@ export interface InternalOptions {
 /** Start a reference server. Resolves once it listens (or is attached). */
 export async function createServer(options: ServerOptions & InternalOptions = {}): Promise<ReferenceServer> {
   const opts: ResolvedOptions = resolveOptions(options);
-  const { store, owned } = await openStore(options.store, opts.logger);
+  const { store, owned } = await openStore(options.store, opts.logger, opts.streamIdleTtl);
   const instanceId = randomBytes(6).toString('base64url');
   const connections = new Map<string, Connection>();
   const delivery = new Delivery(store);
