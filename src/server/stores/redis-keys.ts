@@ -8,8 +8,8 @@ export type ChannelTarget = { kind: 'entries' | 'versions'; name: string } | { k
  *
  * | key / channel            | type    | holds |
  * |--------------------------|---------|-------|
- * | `P stream:<s>`           | stream  | entries of stream `s`, ID `<offset>-0`, fields `t` (ts) and `b` (JSON body) |
- * | `P stream-meta:<s>`      | hash    | `epoch`, `last` (latest offset), `age` (maxAgeMs of the latest append) |
+ * | `P stream:<s>`           | stream  | entries of stream `s`, ID `<offset>-0`, fields `t` (ts) and `b` (JSON body); expires once they all aged out |
+ * | `P stream-meta:<s>`      | hash    | `epoch`, `last` (latest offset), `age` (maxAgeMs of the latest append), `idle` (its idle limit); expires after that limit unused |
  * | `P session:<id>`         | hash    | the session record (see redis-codec.ts) |
  * | `P session-expiry`       | zset    | detached sessions, scored by `expiresAt` |
  * | `P state-events:<scope>` | stream  | state events, ID `<version>-0`, fields `e` (encoding) and `d` (data) |
