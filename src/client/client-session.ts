@@ -4,12 +4,13 @@
  * about sockets or reconnect timing; `ReconnectingWebSocket` drives it through a small host
  * interface. @internal
  */
-import { encodeFrame, utf8Length, validateQueuedFrame } from '../protocol/codec.js';
+import { MAX_ID_LENGTH, ROOM_NAME, encodeFrame, utf8Length, validateQueuedFrame } from '../protocol/codec.js';
 import { ResilientSocketError, isErrorCode } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, roomStream, sessionStream } from '../protocol/frames.js';
 import type {
   ClientFrame,
   Json,
+  MessageFrame,
   NewMessageFrame,
   NewSessionFrame,
   NotRecoveredReason,
@@ -68,6 +69,10 @@ export interface SessionHost {
   transmitText(text: string, bytes: number): boolean;
   /** Deliver an application message (event and `onmessage`). */
   deliver(message: ReceivedMessage): void;
+  /** A `send()` of this instance was acknowledged (for `stats.messagesOut`). */
+  messageAcked(): void;
+  /** Whether the application listens to `event` (skip building an event nobody receives). */
+  listens(event: keyof ReconnectingWebSocketEvents): boolean;
   /** The handshake completed. */
   opened(info: OpenInfo, heartbeat: { interval: number; timeout: number }): void;
   /** The connection must be dropped and re-established. */
@@ -131,6 +136,8 @@ export class ClientSession {
   #clientId = '';
   #nextLocalId = 1;
   #session: MainRecord['session'] = null;
+  /** Room names a `MESSAGE` of this client was validated for (see `#plainMessage`). */
+  readonly #validRooms = new Set<string>();
   /** Session ids this client has had: its own room messages replayed after a new session are still its own. */
   readonly #selfIds = new Set<string>();
   /** Rooms the server confirmed for the current session. */
@@ -296,8 +303,10 @@ export class ClientSession {
     // client set (strings, numbers, a position); only the payload is the application's, and JSON
     // drops a payload that is not a value (a function, a symbol): refuse that as missing.
     const payload = op.type === 'MESSAGE' ? op.data : op.type === 'STATE_EVENT' ? op.event : null;
-    const check = typeof payload === 'function' || typeof payload === 'symbol' ? validateQueuedFrame({ ...frame, data: undefined, event: undefined }) : validateQueuedFrame(frame);
-    if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
+    if (!(op.type === 'MESSAGE' && this.#plainMessage(op))) {
+      const check = typeof payload === 'function' || typeof payload === 'symbol' ? validateQueuedFrame({ ...frame, data: undefined, event: undefined }) : validateQueuedFrame(frame);
+      if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
+    }
     let text: string;
     try {
       text = encodeFrame(frame);
@@ -325,6 +334,25 @@ export class ClientSession {
     const promise = new Promise<SendResult | StateEventResult | undefined>((resolve, reject) => this.#pending.set(item.key, { resolve, reject }));
     this.#saveMain();
     return promise as Promise<SendResult | undefined>;
+  }
+
+  /**
+   * Whether a `MESSAGE` operation passes `validateQueuedFrame` for sure, checked without the
+   * schema walk: the `seq` is the queue's own, the id is a string of 1-128 characters, the room
+   * one this session validated before (a send to a room is nearly always to the same few) and
+   * the payload a plain value. False means "check it with the schema", which gives the coded error.
+   */
+  #plainMessage(op: Omit<MessageFrame, 'seq'>): boolean {
+    const { id, room, data } = op;
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || op.to !== undefined) return false;
+    if (data === undefined || typeof data === 'function' || typeof data === 'symbol') return false;
+    if (room === undefined) return true;
+    if (this.#validRooms.has(room)) return true;
+    if (typeof room !== 'string' || !ROOM_NAME.test(room)) return false;
+    // Bounded: a client publishing to ever new rooms checks each with the regex, no more.
+    if (this.#validRooms.size >= 64) this.#validRooms.clear();
+    this.#validRooms.add(room);
+    return true;
   }
 
   /** Queue a `STATE_EVENT`; resolves with the version from the server's `ACK`. */
@@ -605,16 +633,20 @@ export class ClientSession {
   }
 
   #settle(item: QueueItem, offset?: number, error?: ResilientSocketError, version?: number): void {
-    const info: SentInfo = describe(item);
-    if (offset !== undefined) info.offset = offset;
-    if (error) info.error = error;
-    this.#host.emit('sent', info);
+    if (this.#host.listens('sent')) {
+      const info: SentInfo = describe(item);
+      if (offset !== undefined) info.offset = offset;
+      if (error) info.error = error;
+      this.#host.emit('sent', info);
+    }
     const d = this.#pending.get(item.key);
     if (!d) return;
     this.#pending.delete(item.key);
     if (error) d.reject(error);
-    else if (item.op.type === 'MESSAGE') d.resolve(offset === undefined ? { id: item.op.id } : { id: item.op.id, offset });
-    else d.resolve(item.op.type === 'STATE_EVENT' ? (version === undefined ? {} : { version }) : undefined);
+    else if (item.op.type === 'MESSAGE') {
+      this.#host.messageAcked();
+      d.resolve(offset === undefined ? { id: item.op.id } : { id: item.op.id, offset });
+    } else d.resolve(item.op.type === 'STATE_EVENT' ? (version === undefined ? {} : { version }) : undefined);
   }
 
   #onError(code: string, message: string, frame: { seq?: number; stream?: string }): void {
@@ -656,7 +688,16 @@ export class ClientSession {
   }
 
   #saveMain(): void {
-    if (!this.#suspended) this.#mainWriter.schedule();
+    if (this.#suspended) return;
+    if (this.#unread && this.#persistedGen === this.#gen && !this.#ended) {
+      // Storage nobody reads: there is nothing to wait for, so what a write would mark persisted
+      // (everything queued, in the numbering a write already covered) is marked now and sent
+      // without the writer's promise hops. A numbering change still goes through the writer.
+      this.#persistedSeq = Math.max(this.#persistedSeq, this.#queue.lastSeq);
+      this.#flush();
+      return;
+    }
+    this.#mainWriter.schedule();
   }
 
   #savePositions(): void {

@@ -292,24 +292,27 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     return handled(this.#send(data, options));
   }
 
-  async #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
-    if (this.#closedByApp) throw new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()');
+  // Not async: a message is one promise (the session's), not three (async function, await, then).
+  #send(data: unknown, options: SendOptions): Promise<SendResult | undefined> {
+    if (this.#closedByApp) return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'closed; call reconnect()'));
     if (this.#isPlain()) return this.#sendPlain(data as PlainData);
     if (isBinary(data)) {
-      throw new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode 'plain'");
+      return Promise.reject(new ResilientSocketError('ERR_BINARY_NOT_SUPPORTED', "binary data needs mode 'plain'"));
     }
-    const result = await this.#inOrder(() => {
-      if (this.#isPlain()) return this.#sendPlain(data as PlainData);
-      const session = this.#session!;
-      const op: Omit<MessageFrame, 'seq'> = { type: 'MESSAGE', id: options.id ?? session.nextMessageId(), data: data as Json };
-      if (options.room !== undefined) op.room = options.room;
-      if (options.to !== undefined) op.to = options.to;
-      return session.enqueue(op, 'message').then((r) => {
-        this.#stats.messagesOut++;
-        return r;
-      });
-    });
-    return result;
+    try {
+      // A promise either way: the session's at once, or one chained behind the waiting calls.
+      return this.#inOrder<Promise<SendResult | undefined>>(() => {
+        if (this.#isPlain()) return this.#sendPlain(data as PlainData);
+        const session = this.#session!;
+        const op: Omit<MessageFrame, 'seq'> = { type: 'MESSAGE', id: options.id ?? session.nextMessageId(), data: data as Json };
+        if (options.room !== undefined) op.room = options.room;
+        if (options.to !== undefined) op.to = options.to;
+        // `stats.messagesOut` counts when the ack settles it (the session's `messageAcked`).
+        return session.enqueue(op, 'message');
+      }) as Promise<SendResult | undefined>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -751,6 +754,10 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
       transmit: (frame) => this.#transmit(frame),
       transmitText: (text, bytes) => this.#transmitText(text, bytes),
       deliver: (message) => this.#deliver(message),
+      messageAcked: () => {
+        this.#stats.messagesOut++;
+      },
+      listens: (event) => this.listenerCount(event) > 0,
       opened: (info, heartbeat) => this.#opened(info, heartbeat),
       restart: (error) => {
         this.#reportError(error);
