@@ -39,6 +39,7 @@ import { RedisLink } from './redis-link.js';
 import * as scripts from './redis-scripts.js';
 import { entryBody, messageToEntry, parseSession, rowToEntry, sessionFields, toEntry, updateFields } from './redis-codec.js';
 import { StreamFeed } from './redis-feed.js';
+import { EntryCache } from './redis-entry-cache.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -115,6 +116,8 @@ export class RedisStore implements Store {
   readonly #controlListeners = new Set<(message: ControlMessage) => void>();
   /** Reads not sent yet, by stream, offset and limit (see `read`). */
   readonly #pendingReads = new Map<string, Promise<{ info: StreamInfo; entries: StreamEntry[] }>>();
+  /** Entries read recently, so that the next reads of the same range fetch only the bounds. */
+  readonly #entryCache = new EntryCache();
   /** The store check under way (see `ping`). */
   #ping: Promise<void> | undefined;
   readonly #streamIdleTtlMs: number;
@@ -304,6 +307,12 @@ export class RedisStore implements Store {
   async read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
     const after = Math.max(0, Math.floor(afterOffset));
     const count = Math.max(0, Math.floor(limit));
+    if (count > 0 && this.#entryCache.holds(stream, after + 1)) {
+      // Kept from an earlier read: fresh bounds (a read sent after this call) are enough.
+      const { info } = await this.read(stream, 0, 0);
+      const entries = this.#entryCache.covering(stream, info, after, count);
+      if (entries !== undefined) return { info, entries };
+    }
     const key = `${stream}\n${after}\n${count}`;
     let pending = this.#pendingReads.get(key);
     if (pending === undefined) {
@@ -322,10 +331,9 @@ export class RedisStore implements Store {
     const keys = [this.#keys.stream(stream), this.#keys.streamMeta(stream)];
     const args = [this.#now(), this.#newEpoch(), after, count, String(this.#streamIdleTtlMs)];
     const [epoch, first, last, rows] = (await this.#link.script('rsRead', scripts.READ, keys, args)) as [string, number, number, Array<[string, string[]]>];
-    return {
-      info: { epoch, firstOffset: Number(first), lastOffset: Number(last) },
-      entries: rows.map((row) => rowToEntry(stream, epoch, row)),
-    };
+    const entries = rows.map((row) => rowToEntry(stream, epoch, row));
+    this.#entryCache.keep(stream, entries, rows.reduce((chars, row) => chars + (row[1][3]?.length ?? 0), 0));
+    return { info: { epoch, firstOffset: Number(first), lastOffset: Number(last) }, entries };
   }
 
   async info(stream: string): Promise<StreamInfo> {
@@ -367,6 +375,7 @@ export class RedisStore implements Store {
   }
 
   async deleteStream(stream: string): Promise<void> {
+    this.#entryCache.forget(stream);
     await this.#link.run((redis) => redis.del(this.#keys.stream(stream), this.#keys.streamMeta(stream)));
   }
 
