@@ -701,7 +701,8 @@ export class ClientSession {
   }
 
   #savePositions(): void {
-    if (!this.#suspended) this.#positionsWriter.schedule();
+    // Storage nobody reads: the write would do nothing (see `#writePositions`); skip its promise hops.
+    if (!this.#suspended && !this.#unread) this.#positionsWriter.schedule();
   }
 
   async #writeMain(): Promise<void> {
