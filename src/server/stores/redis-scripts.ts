@@ -61,9 +61,10 @@ local function trimAge(streamKey, cutoff)
     redis.call('XTRIM', streamKey, 'MINID', (offsetOf(batch[#batch][1]) + 1) .. '-0')
   end
 end
--- The limit goes to PEXPIRE as the caller's string: Lua would print a large number as 1e+15.
-local function keepFor(metaKey, default)
-  local idle = redis.call('HGET', metaKey, 'idle') or default
+-- \`idle\` is the meta's field as read (false when absent: then \`default\`). The limit goes to
+-- PEXPIRE as a string: Lua would print a large number as 1e+15.
+local function keepFor(metaKey, idle, default)
+  if not idle or idle == '' then idle = default end
   if tonumber(idle) > 0 then redis.call('PEXPIRE', metaKey, idle) else redis.call('PERSIST', metaKey) end
 end
 local function firstOffset(streamKey, last)
@@ -95,13 +96,17 @@ if ARGV[6] ~= '' then
 end
 local epoch = ensureEpoch(KEYS[1], KEYS[2], ARGV[5])
 local offset = redis.call('HINCRBY', KEYS[2], 'last', 1)
-redis.call('HSET', KEYS[2], 'age', ARGV[3])
+local idle = ARGV[8]
+if idle ~= '' then redis.call('HSET', KEYS[2], 'age', ARGV[3], 'idle', idle)
+else
+  redis.call('HSET', KEYS[2], 'age', ARGV[3])
+  idle = redis.call('HGET', KEYS[2], 'idle')
+end
 redis.call('XADD', KEYS[1], offset .. '-0', 't', ARGV[1], 'b', ARGV[4])
 redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
 trimAge(KEYS[1], now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[10])
-if ARGV[8] ~= '' then redis.call('HSET', KEYS[2], 'idle', ARGV[8]) end
-keepFor(KEYS[2], ARGV[9])
+keepFor(KEYS[2], idle, ARGV[9])
 redis.call('PUBLISH', ARGV[7], epoch .. '\\n' .. offset .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[4])
 return {'appended', offset, epoch}
 `;
@@ -114,8 +119,8 @@ return {'appended', offset, epoch}
  */
 export const READ = `${STREAM_HELPERS}
 local epoch = ensureEpoch(KEYS[1], KEYS[2], ARGV[2])
-keepFor(KEYS[2], ARGV[5])
-local meta = redis.call('HMGET', KEYS[2], 'last', 'age')
+local meta = redis.call('HMGET', KEYS[2], 'last', 'age', 'idle')
+keepFor(KEYS[2], meta[3], ARGV[5])
 local last = tonumber(meta[1])
 if meta[2] then trimAge(KEYS[1], tonumber(ARGV[1]) - tonumber(meta[2])) end
 local limit = tonumber(ARGV[4])
@@ -135,7 +140,8 @@ return {epoch, firstOffset(KEYS[1], last), last, entries}
  */
 export const TOUCH_STREAMS = `${STREAM_HELPERS}
 for i = 2, #ARGV do
-  if redis.call('EXISTS', ARGV[i]) == 1 then keepFor(ARGV[i], ARGV[1]) end
+  -- A missing meta stays missing: PEXPIRE and PERSIST create nothing.
+  keepFor(ARGV[i], redis.call('HGET', ARGV[i], 'idle'), ARGV[1])
 end
 return 1
 `;
