@@ -86,13 +86,20 @@ export class RedisLink {
   }
 
   /** Runs a command on the command connection; failures become `ERR_STORE_UNAVAILABLE`. */
-  async run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
-    await this.#whenReady(this.#client);
+  run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    // While connected (nearly always) the command is sent in this call, without waiting a turn.
+    if (!this.#closed && this.#client.status === 'ready') return this.#send(command);
+    return this.#whenReady(this.#client).then(() => this.#send(command));
+  }
+
+  #send<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
     try {
       this.#coalesce(this.#client);
-      return await command(this.#client);
+      return command(this.#client).catch((error: unknown) => {
+        throw storeError(error);
+      });
     } catch (error) {
-      throw storeError(error);
+      return Promise.reject(storeError(error));
     }
   }
 
