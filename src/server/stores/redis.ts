@@ -125,6 +125,8 @@ export class RedisStore implements Store {
   /** Shortest positive idle limit this instance has used: its subscribed streams are touched well within it. */
   #shortestIdleMs: number;
   #touchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Streams whose last local member left in this event-loop turn, touched together at its end. */
+  readonly #leftStreams = new Set<string>();
   #closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -371,7 +373,8 @@ export class RedisStore implements Store {
     if (entry.feed.listeners.size > 0) return;
     this.#feeds.delete(stream);
     // The idle time starts when this instance's last member leaves (see `#scheduleTouch`).
-    await Promise.all([this.#link.unlisten(this.#keys.entriesChannel(stream)), this.#touch([stream]).catch(() => undefined)]);
+    this.#touchSoon(stream);
+    await this.#link.unlisten(this.#keys.entriesChannel(stream));
   }
 
   async deleteStream(stream: string): Promise<void> {
@@ -493,6 +496,20 @@ export class RedisStore implements Store {
     }, delay);
     // Upkeep only: it must not keep a process alive on its own.
     this.#touchTimer.unref?.();
+  }
+
+  /**
+   * Touch `stream` at the end of this event-loop turn, with every other stream left in it: when
+   * the sessions of a cut instance all detach, one script call instead of one per session.
+   */
+  #touchSoon(stream: string): void {
+    this.#leftStreams.add(stream);
+    if (this.#leftStreams.size > 1) return;
+    setImmediate(() => {
+      const streams = [...this.#leftStreams];
+      this.#leftStreams.clear();
+      if (!this.#closed) this.#touch(streams).catch(() => undefined);
+    });
   }
 
   /** Restart the idle limit of these streams' metas (those that exist), 1000 per script call. */
