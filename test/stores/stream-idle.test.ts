@@ -205,6 +205,39 @@ describe('MemoryStore idle streams on an injected clock', () => {
   });
 });
 
+describe.skipIf(!redisUp)('RedisStore touches', () => {
+  it('touches the streams whose last local member left in one turn with one script call', async () => {
+    const client = new Redis(REDIS_URL);
+    const prefix = `${base}batch:`;
+    const store = new RedisStore({ client, keyPrefix: prefix, onError: () => undefined });
+    try {
+      const listener = (): void => undefined;
+      const streams = Array.from({ length: 20 }, (_, i) => `room:left-${i}`);
+      for (const stream of streams) await store.subscribe(stream, listener);
+      // Loads the script, so the batch below needs no EVAL fallback.
+      await store.subscribe('room:first', listener);
+      await store.unsubscribe('room:first', listener);
+      await sleep(50);
+      const scripts: string[] = [];
+      const send = client.sendCommand.bind(client);
+      client.sendCommand = ((command: Parameters<typeof send>[0], stream?: Parameters<typeof send>[1]) => {
+        if (/^eval/i.test(command.name)) scripts.push(command.name);
+        return send(command, stream);
+      }) as typeof client.sendCommand;
+      await Promise.all(streams.map((stream) => store.unsubscribe(stream, listener)));
+      await eventually(async () => scripts.length > 0, 'the touch');
+      await sleep(50);
+      expect(scripts).toEqual(['evalsha']);
+      // Every one of them was touched: its meta expires after the store's default limit again.
+      const ttls = await Promise.all(streams.map((stream) => client.pttl(`${prefix}stream-meta:${stream}`)));
+      expect(ttls.every((ttl) => ttl > 7 * 24 * 3_600_000 - 60_000)).toBe(true);
+    } finally {
+      await store.close();
+      client.disconnect();
+    }
+  });
+});
+
 describe.skipIf(!redisUp)('RedisStore idle options', () => {
   it('refuses an invalid streamIdleTtlMs or expiryMarginMs', () => {
     expect(() => new RedisStore({ url: REDIS_URL, streamIdleTtlMs: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: 'options.streamIdleTtlMs must be a non-negative integer' }));
