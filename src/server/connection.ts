@@ -8,7 +8,7 @@ import { encodeFrame, ERRORS } from '../protocol/index.js';
 import type { ErrorCode, ErrorFrame, ErrorInfo, NewMessageFrame, Position, Positions, ServerFrame } from '../protocol/index.js';
 import type { StreamEntry } from './stores/store.js';
 import type { ConnectionContext } from './context.js';
-import { SharedFrame } from './rooms/shared-frame.js';
+import type { SharedFrame } from './rooms/shared-frame.js';
 import { directSocket, foldAck, textFrameBytes } from './rooms/shared-frame.js';
 import type { Corked, WriteBatch } from './rooms/write-batch.js';
 
@@ -250,7 +250,7 @@ export class Connection implements ConnectionContext, Corked {
    * does; that copy is dropped then, the cursor being past it). False when the separate `ACK`
    * must be sent instead (gated cursor, already delivered as it is, a gap before it).
    */
-  sendOwn(entry: StreamEntry, seq: number, batch: WriteBatch): boolean {
+  sendOwn(entry: StreamEntry, seq: number, batch: WriteBatch, frameOf: (entry: StreamEntry) => SharedFrame): boolean {
     const held = this.heldOwn;
     let frame: SharedFrame | undefined;
     if (held !== undefined) {
@@ -263,7 +263,7 @@ export class Connection implements ConnectionContext, Corked {
       const cursor = this.cursors.get(entry.stream);
       if (cursor === undefined || cursor.gated || cursor.epoch !== entry.epoch || cursor.lastOffset !== entry.offset - 1) return false;
       cursor.lastOffset = entry.offset;
-      frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
+      frame = frameOf(entry);
     }
     if (this.ws.readyState !== this.ws.OPEN) return true;
     const text = foldAck(frame.text, seq);

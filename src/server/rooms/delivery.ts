@@ -213,7 +213,12 @@ export class Delivery {
    * cursor already passed it. The frame is encoded and framed once, for every recipient.
    */
   private fanOut(members: Map<Connection, Cursor>, entry: StreamEntry): void {
-    const frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
+    const own = this.ownFrame;
+    let frame: SharedFrame;
+    if (own !== undefined && own.entry.offset === entry.offset && own.entry.stream === entry.stream && own.entry.epoch === entry.epoch) {
+      frame = own.frame;
+      this.ownFrame = undefined;
+    } else frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
     for (const [conn, cursor] of members) {
       if (cursor.gated) {
         if (cursor.buffer.length < GATE_BUFFER) cursor.buffer.push(entry);
@@ -233,6 +238,20 @@ export class Delivery {
    * separate `ACK` is due instead.
    */
   sendOwn(conn: Connection, entry: StreamEntry, seq: number): boolean {
-    return conn.sendOwn(entry, seq, this.batch);
+    return conn.sendOwn(entry, seq, this.batch, this.ownFrameOf);
   }
+
+  /**
+   * The frame of a sender's own copy sent before the fan-out (a store whose fan-out comes after
+   * the append returns, as Redis pub/sub does): kept so that the fan-out which follows reuses
+   * its text and bytes for the other members instead of encoding the entry again. One slot: a
+   * copy whose fan-out does not come next is simply encoded again.
+   */
+  private ownFrame: { entry: StreamEntry; frame: SharedFrame } | undefined;
+
+  private readonly ownFrameOf = (entry: StreamEntry): SharedFrame => {
+    const frame = new SharedFrame(() => encodeFrame(toFrame(entry, false)));
+    this.ownFrame = { entry, frame };
+    return frame;
+  };
 }
