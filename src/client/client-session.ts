@@ -298,12 +298,15 @@ export class ClientSession {
   /** Queue an operation; resolves when the server acknowledges it. */
   enqueue(op: Operation, kind: OperationKind): Promise<SendResult | undefined> {
     if (this.#ended) return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'the client was closed'));
-    const frame = { ...op, seq: this.#queue.nextSeq } as ClientFrame;
+    const seq = this.#queue.nextSeq;
+    const plain = op.type === 'MESSAGE' && this.#plainMessage(op);
+    // A plain room message is built field by field (no spread of `op`): one shape, one copy.
+    const frame = plain ? messageFrame(op, seq) : ({ ...op, seq } as ClientFrame);
     // Validated as built, not re-parsed from its text: the fields checked are the ones this
     // client set (strings, numbers, a position); only the payload is the application's, and JSON
     // drops a payload that is not a value (a function, a symbol): refuse that as missing.
     const payload = op.type === 'MESSAGE' ? op.data : op.type === 'STATE_EVENT' ? op.event : null;
-    if (!(op.type === 'MESSAGE' && this.#plainMessage(op))) {
+    if (!plain) {
       const check = typeof payload === 'function' || typeof payload === 'symbol' ? validateQueuedFrame({ ...frame, data: undefined, event: undefined }) : validateQueuedFrame(frame);
       if (!check.ok) return Promise.reject(new ResilientSocketError(check.code, check.message));
     }
@@ -623,9 +626,14 @@ export class ClientSession {
   #ack(seq: number, offset?: number, error?: { code: string; message: string }, version?: number): void {
     if (seq >= this.#queue.nextSeq) return; // acknowledges nothing we sent
     const refused = error ? toError(error.code, error.message, { seq }) : undefined;
-    for (const item of this.#queue.ack(seq)) {
-      const own = item.seq === seq;
-      this.#settle(item, own ? offset : undefined, own ? refused : undefined, own ? version : undefined);
+    // In step with the sends (nearly always) the ack settles exactly the first item: no array.
+    const first = this.#queue.ackFirst(seq);
+    if (first !== undefined) this.#settle(first, offset, refused, version);
+    else {
+      for (const item of this.#queue.ack(seq)) {
+        const own = item.seq === seq;
+        this.#settle(item, own ? offset : undefined, own ? refused : undefined, own ? version : undefined);
+      }
     }
     // Acks need not be durable at once: after a crash, an acked operation that is still stored
     // is re-sent and the server acknowledges it again without processing it twice.
@@ -771,6 +779,11 @@ export class ClientSession {
  * broken. The server sends both back to back, so this only has to cover scheduling, not the network.
  */
 const ERROR_ACK_GRACE_MS = 2_000;
+
+/** The `MESSAGE` frame of a plain message operation (`to` absent, see `#plainMessage`). */
+function messageFrame(op: Omit<MessageFrame, 'seq'>, seq: number): MessageFrame {
+  return op.room === undefined ? { type: 'MESSAGE', seq, id: op.id, data: op.data } : { type: 'MESSAGE', seq, id: op.id, room: op.room, data: op.data };
+}
 
 function describe(item: QueueItem): OperationInfo {
   const op = item.op;

@@ -156,19 +156,37 @@ export class OfflineQueue {
   }
 
   /**
+   * `ack(upTo)` when `upTo` is the first queued item's `seq` (an ack in step with the sends, the
+   * usual case): removes and returns that one item without an array. Undefined otherwise (then
+   * call `ack`).
+   */
+  ackFirst(upTo: number): QueueItem | undefined {
+    const first = this.#items[this.#head];
+    if (first === undefined || first.seq !== upTo) return undefined;
+    this.#dropUpTo(upTo, this.#head + 1);
+    return first;
+  }
+
+  /**
    * Cumulative acknowledgement: removes and returns every item with `seq <= upTo`, in order.
    * An ack at or below what is already acknowledged returns nothing (a duplicate ack).
    */
   ack(upTo: number): QueueItem[] {
-    if (upTo > this.#lastAckedSeq) this.#lastAckedSeq = Math.min(upTo, this.#nextSeq - 1);
     // Advance a head index rather than splice: acks arrive one by one, and splicing the front of
     // a long queue each time would be quadratic.
     const start = this.#head;
     let end = start;
     while (end < this.#items.length && this.#items[end]!.seq <= upTo) end++;
-    if (end === start) return [];
-    const settled = this.#items.slice(start, end);
-    for (const item of settled) this.#bytes -= item.bytes;
+    const settled = end === start ? [] : this.#items.slice(start, end);
+    this.#dropUpTo(upTo, end);
+    return settled;
+  }
+
+  /** Acknowledge up to `upTo`, whose items end before index `end`. */
+  #dropUpTo(upTo: number, end: number): void {
+    if (upTo > this.#lastAckedSeq) this.#lastAckedSeq = Math.min(upTo, this.#nextSeq - 1);
+    if (end === this.#head) return;
+    for (let i = this.#head; i < end; i++) this.#bytes -= this.#items[i]!.bytes;
     this.#head = end;
     if (this.#head === this.#items.length) {
       this.#items = [];
@@ -176,7 +194,6 @@ export class OfflineQueue {
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#compact();
     }
-    return settled;
   }
 
   /**
