@@ -10,7 +10,6 @@
  *
  * Key layout and script contracts: see `redis-keys.ts`, `redis-scripts.ts` and docs/scaling.md.
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ResilientSocketError } from '../../protocol/errors.js';
 import type {
@@ -39,6 +38,7 @@ import { RedisLink } from './redis-link.js';
 import * as scripts from './redis-scripts.js';
 import { entryBody, messageToEntry, parseSession, rowToEntry, sessionFields, toEntry, updateFields } from './redis-codec.js';
 import { StreamFeed } from './redis-feed.js';
+import { randomId } from '../sessions.js';
 import { EntryCache } from './redis-entry-cache.js';
 
 /** Options of {@link RedisStore}. */
@@ -149,7 +149,8 @@ export class RedisStore implements Store {
     this.#shortestIdleMs = this.#streamIdleTtlMs > 0 ? this.#streamIdleTtlMs : Number.POSITIVE_INFINITY;
     this.#keys = new RedisKeys(options.keyPrefix ?? 'rs:');
     this.#now = options.now ?? Date.now;
-    this.#newEpoch = options.newEpoch ?? (() => randomBytes(8).toString('base64url'));
+    // Every read sends a candidate epoch (used only if the stream is new): drawn from a pool.
+    this.#newEpoch = options.newEpoch ?? (() => randomId(8));
     this.#onListenerError = options.onListenerError ?? ((error) => console.error('resilient-socket: store listener failed', error));
     this.#link = new RedisLink({
       url: options.url ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
