@@ -1,13 +1,15 @@
 /**
  * What a resume storm costs the Redis store per request: the commands of one turn leave in one
- * write, concurrent store checks (`ping`) share one PING, and a subscription's bounds read is
- * shared with the caller's own bounds read right after it. Each saving keeps the answers
- * exact: every caller gets its own reply or failure.
+ * write, concurrent store checks (`ping`) share one PING, a subscription's bounds read is shared
+ * with the caller's own bounds read right after it, and a session's direct stream stays
+ * subscribed for a while after its connection left. Each saving keeps the answers exact: every
+ * caller gets its own reply or failure, every listener exactly its entries.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Socket } from 'node:net';
 import { RedisStore } from '../../src/server/stores/redis.js';
+import type { StreamEntry } from '../../src/server/stores/store.js';
 import { KEEP_ALL, entry, session } from './conformance-context.js';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
 
@@ -110,6 +112,48 @@ describe.skipIf(!redisUp)('RedisStore round trips', () => {
     } finally {
       await store.close();
       client.disconnect();
+    }
+  });
+
+  it("keeps a session's direct-stream subscription for a while after its last listener left, not a room's", async () => {
+    const prefix = `${base}linger:`;
+    const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix, onError: () => undefined });
+    const admin = new Redis(REDIS_URL);
+    admin.on('error', () => undefined);
+    const subscribers = async (stream: string): Promise<unknown> => ((await admin.call('PUBSUB', 'NUMSUB', `${prefix}entries:${stream}`)) as unknown[])[1];
+    try {
+      const first: string[] = [];
+      const second: string[] = [];
+      const room: string[] = [];
+      const firstListener = (e: StreamEntry): void => void first.push(e.id);
+      const roomListener = (e: StreamEntry): void => void room.push(e.id);
+      await store.subscribe('session:a', firstListener);
+      await store.subscribe('room:r', roomListener);
+      await store.append('session:a', entry('m1'), KEEP_ALL);
+      await expect.poll(() => first).toEqual(['m1']);
+      await store.unsubscribe('session:a', firstListener);
+      await store.unsubscribe('room:r', roomListener);
+      expect(await subscribers('session:a')).toBe(1);
+      expect(await subscribers('room:r')).toBe(0);
+      // Published while nobody here listens. Its pub/sub copy may still be on its way when the
+      // next listener subscribes, as with any shared subscription (the server's cursors drop it).
+      await store.append('session:a', entry('m2'), KEEP_ALL);
+      // The session resumes here: same subscription, live entries flow to the new listener only.
+      await store.subscribe('session:a', (e) => second.push(e.id));
+      await store.append('session:a', entry('m3'), KEEP_ALL);
+      await expect.poll(() => second.at(-1)).toBe('m3');
+      expect(second.filter((id) => id !== 'm2')).toEqual(['m3']);
+      expect(first).toEqual(['m1']);
+      expect(await subscribers('session:a')).toBe(1);
+      // A session stream deleted (the session ended) while lingering is unsubscribed at once.
+      await store.subscribe('session:b', firstListener);
+      await store.unsubscribe('session:b', firstListener);
+      expect(await subscribers('session:b')).toBe(1);
+      await store.deleteStream('session:b');
+      expect(await subscribers('session:b')).toBe(0);
+    } finally {
+      await store.close();
+      admin.disconnect();
     }
   });
 });

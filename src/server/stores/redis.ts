@@ -97,6 +97,22 @@ export interface RedisStoreOptions {
 
 type Refusal = ['no_session'] | ['duplicate' | 'out_of_order', number];
 
+/** This instance's subscription of one stream. */
+interface Feed {
+  feed: StreamFeed;
+  ready: Promise<void>;
+  /** Set while a direct stream without listeners keeps its subscription (see `unsubscribe`). */
+  linger?: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * How long (ms) the subscription of a session's direct stream outlives its last listener. A
+ * session cut from this instance usually resumes here within seconds (the client's backoff, a
+ * page reload), and then needs no SUBSCRIBE and no UNSUBSCRIBE; one resumed elsewhere costs
+ * this instance a idle channel for this long.
+ */
+const DIRECT_LINGER_MS = 30_000;
+
 /**
  * A `Store` on Redis, shared by every instance using the same Redis and `keyPrefix`. Every
  * atomic write is one Lua script. Live entries reach listeners through pub/sub, so a listener
@@ -111,7 +127,7 @@ export class RedisStore implements Store {
   readonly #now: () => number;
   readonly #newEpoch: () => string;
   readonly #onListenerError: (error: unknown) => void;
-  readonly #feeds = new Map<string, { feed: StreamFeed; ready: Promise<void> }>();
+  readonly #feeds = new Map<string, Feed>();
   readonly #versionListeners = new Map<string, { listeners: Set<VersionListener>; last: number }>();
   readonly #controlListeners = new Set<(message: ControlMessage) => void>();
   /** Reads not sent yet, by stream, offset and limit (see `read`). */
@@ -346,6 +362,8 @@ export class RedisStore implements Store {
   async subscribe(stream: string, listener: EntryListener): Promise<void> {
     const existing = this.#feeds.get(stream);
     if (existing !== undefined) {
+      clearTimeout(existing.linger);
+      existing.linger = undefined;
       existing.feed.listeners.add(listener);
       return existing.ready;
     }
@@ -372,6 +390,23 @@ export class RedisStore implements Store {
     if (entry === undefined) return;
     entry.feed.listeners.delete(listener);
     if (entry.feed.listeners.size > 0) return;
+    if (stream.startsWith('session:')) {
+      // A session's direct stream: its session usually resumes here soon (a cut, a reload), and
+      // then finds the subscription in place instead of paying a SUBSCRIBE (see DIRECT_LINGER_MS).
+      if (entry.linger === undefined) {
+        entry.linger = setTimeout(() => void this.#release(stream, entry), DIRECT_LINGER_MS);
+        entry.linger.unref?.();
+      }
+      return;
+    }
+    await this.#release(stream, entry);
+  }
+
+  /** Ends this instance's subscription of `stream` unless a listener came (back) meanwhile. */
+  async #release(stream: string, entry: Feed): Promise<void> {
+    clearTimeout(entry.linger);
+    entry.linger = undefined;
+    if (this.#feeds.get(stream) !== entry || entry.feed.listeners.size > 0) return;
     this.#feeds.delete(stream);
     // The idle time starts when this instance's last member leaves (see `#scheduleTouch`).
     this.#touchSoon(stream);
@@ -380,6 +415,8 @@ export class RedisStore implements Store {
 
   async deleteStream(stream: string): Promise<void> {
     this.#entryCache.forget(stream);
+    const feed = this.#feeds.get(stream);
+    if (feed?.linger !== undefined) await this.#release(stream, feed);
     await this.#link.run((redis) => redis.del(this.#keys.stream(stream), this.#keys.streamMeta(stream)));
   }
 
@@ -472,6 +509,7 @@ export class RedisStore implements Store {
     this.#closed = true;
     if (this.#touchTimer !== undefined) clearTimeout(this.#touchTimer);
     this.#touchTimer = undefined;
+    for (const { linger } of this.#feeds.values()) clearTimeout(linger);
     this.#feeds.clear();
     this.#versionListeners.clear();
     this.#controlListeners.clear();
