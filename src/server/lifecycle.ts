@@ -51,13 +51,20 @@ export function acceptConnection(hub: Hub, ws: WebSocket, request: IncomingMessa
     conn.alive = true;
   });
   const rate = hub.options.maxMessagesPerSecond > 0 ? new TokenBucket(hub.options.maxMessagesPerSecond, hub.options.maxMessageBurst) : undefined;
+  let limited = false;
   ws.on('message', (data, isBinary) => {
+    if (limited) return;
     if (rate !== undefined && conn.handshakeReceived && !rate.take()) {
       // Everything before this frame is processed as usual; this one and later ones are not
       // (the client re-sends what was not acknowledged after it reconnects).
       if (conn.phase === 'closed' || ws.readyState !== ws.OPEN) return;
+      limited = true;
       hub.options.logger.info({ connection: conn.id, sessionId: conn.session?.id }, 'rate limit exceeded');
-      conn.fail('ERR_RATE_LIMITED', `more than ${hub.options.maxMessagesPerSecond} frames per second`);
+      // The cut waits for the frames queued before this one: they are processed and answered
+      // while the socket is still open. Cut at once, they would be skipped (nothing is processed
+      // once the close started) and a client whose queue arrives in one read — its whole flush
+      // after a reconnect — would never get past its first `maxMessageBurst` frames.
+      void conn.enqueue(async () => conn.fail('ERR_RATE_LIMITED', `more than ${hub.options.maxMessagesPerSecond} frames per second`)).catch(ignore);
       return;
     }
     onData(hub, conn, data, isBinary);
