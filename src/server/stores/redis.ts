@@ -109,7 +109,7 @@ interface Feed {
  * How long (ms) the subscription of a session's direct stream outlives its last listener. A
  * session cut from this instance usually resumes here within seconds (the client's backoff, a
  * page reload), and then needs no SUBSCRIBE and no UNSUBSCRIBE; one resumed elsewhere costs
- * this instance a idle channel for this long.
+ * this instance an idle channel for this long.
  */
 const DIRECT_LINGER_MS = 30_000;
 
