@@ -103,14 +103,18 @@ export class RedisLink {
     }
   }
 
-  /** Runs a Lua script (EVALSHA, loading it on first use). */
+  /**
+   * Runs a Lua script (EVALSHA, loading it on first use). The number of keys travels with every
+   * call (the command is defined without a fixed one), so one script can take a different number
+   * of keys from call to call.
+   */
   async script(name: string, lua: string, keys: string[], args: Array<string | number>): Promise<unknown> {
     return this.run((redis) => {
       if (!this.#defined.has(name)) {
-        redis.defineCommand(name, { numberOfKeys: keys.length, lua });
+        redis.defineCommand(name, { lua });
         this.#defined.add(name);
       }
-      return (redis as unknown as Record<string, ScriptCommand>)[name]!(...keys, ...args);
+      return (redis as unknown as Record<string, ScriptCommand>)[name]!(keys.length, ...keys, ...args);
     });
   }
 

@@ -132,16 +132,14 @@ return {epoch, firstOffset(KEYS[1], last), last, entries}
 `;
 
 /**
- * TOUCH_STREAMS. KEYS: none. ARGV: default idle limit ms, then stream meta keys. Restarts the
- * idle limit of each meta that exists (streams with subscribers, and one whose last subscriber
- * left); creates nothing. Returns 1. The keys travel in ARGV because their number varies from
- * call to call, while a script is defined with a fixed number of KEYS (`RedisLink.script`);
- * they are all of one prefix, on the one primary the store needs anyway.
+ * TOUCH_STREAMS. KEYS: stream metas (any number: `RedisLink.script` sends the count with each
+ * call). ARGV: default idle limit ms. Restarts the idle limit of each meta that exists (streams
+ * with subscribers, and one whose last subscriber left); creates nothing. Returns 1.
  */
 export const TOUCH_STREAMS = `${STREAM_HELPERS}
-for i = 2, #ARGV do
+for _, metaKey in ipairs(KEYS) do
   -- A missing meta stays missing: PEXPIRE and PERSIST create nothing.
-  keepFor(ARGV[i], redis.call('HGET', ARGV[i], 'idle'), ARGV[1])
+  keepFor(metaKey, redis.call('HGET', metaKey, 'idle'), ARGV[1])
 end
 return 1
 `;

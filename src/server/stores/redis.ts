@@ -555,7 +555,7 @@ export class RedisStore implements Store {
   async #touch(streams: string[]): Promise<void> {
     for (let i = 0; i < streams.length; i += 1000) {
       const keys = streams.slice(i, i + 1000).map((stream) => this.#keys.streamMeta(stream));
-      await this.#link.script('rsTouchStreams', scripts.TOUCH_STREAMS, [], [String(this.#streamIdleTtlMs), ...keys]);
+      await this.#link.script('rsTouchStreams', scripts.TOUCH_STREAMS, keys, [String(this.#streamIdleTtlMs)]);
     }
   }
 
