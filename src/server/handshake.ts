@@ -350,8 +350,11 @@ function startPosition(frame: ReconnectFrame, session: SessionRecord, stream: st
 function decide(stream: string, from: Position | undefined, info: StreamInfo): { after: number; gap?: StreamGap } {
   // Past a history gap, what is still retained is replayed: only `from..firstOffset-1` is lost.
   if (from === undefined) return { after: 0, ...(info.firstOffset > 1 ? { gap: { stream, reason: 'history_gap', from: 1, to: info.firstOffset - 1 } } : {}) };
+  // Another epoch: the stream was recreated (forgotten as idle, or its store lost it). What the
+  // old epoch held past the client's position cannot be told; everything the new epoch still
+  // holds is new to this client and is replayed. `from` counts in the old epoch, `to` in the new.
   if (from.epoch !== info.epoch) {
-    return { after: info.lastOffset, gap: { stream, reason: 'epoch_changed', from: from.offset + 1, to: info.lastOffset } };
+    return { after: info.firstOffset - 1, gap: { stream, reason: 'epoch_changed', from: from.offset + 1, to: info.firstOffset - 1 } };
   }
   if (from.offset >= info.lastOffset) return { after: info.lastOffset };
   if (info.firstOffset > from.offset + 1) {

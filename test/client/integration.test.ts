@@ -96,6 +96,35 @@ describe('client against the reference server', () => {
     expect(second.connectionCount).toBe(2);
   });
 
+  it('resumes into a recreated stream: the new epoch is replayed in full, the old epoch reported', async () => {
+    const server = await startServer({ faults: true });
+    let reachable = true;
+    const a = connect(() => (reachable ? server.url : 'ws://127.0.0.1:9/unreachable'), { initialReconnectDelay: 20 });
+    await a.ws.join('reborn');
+    await server.publish('reborn', 'before');
+    await waitFor(() => a.messages.length === 1, 'the first message');
+    const sessionId = a.ws.sessionId!;
+    const gaps: StreamGap[] = [];
+    a.ws.on('gap', (g) => gaps.push(g));
+    reachable = false;
+    await server.disconnect(sessionId, 4008);
+    await waitFor(() => a.ws.status !== 'open', 'the client to be away');
+    // The room's history and epoch go (a store that lost it, or forgot it as idle); two messages
+    // are published into its new epoch while the client is away.
+    await server.store.deleteStream('room:reborn');
+    const fresh = [(await server.publish('reborn', 'new-1')).id, (await server.publish('reborn', 'new-2')).id];
+    const recovered = new Promise<RecoveryInfo>((resolve) => a.ws.once('recovered', resolve));
+    reachable = true;
+    expect(await recovered).toMatchObject({ recovered: false, reason: 'epoch_changed', replayed: 2 });
+    expect(a.ws.sessionId).toBe(sessionId);
+    expect(gaps).toEqual([expect.objectContaining({ stream: 'room:reborn', reason: 'epoch_changed', from: 2, to: 0 })]);
+    expect(a.ids('reborn').slice(1)).toEqual(fresh);
+    expect(a.messages.map((m) => [m.data, m.replayed])).toEqual([['before', false], ['new-1', true], ['new-2', true]]);
+    const live = (await server.publish('reborn', 'live')).id;
+    await waitFor(() => a.ids('reborn').includes(live), 'a live message after the replay');
+    expect(a.ids('reborn').slice(1)).toEqual([...fresh, live]);
+  });
+
   it('close() ends the session on the server (BYE) and never reconnects', async () => {
     const server = await startServer();
     const a = connect(server.url);

@@ -173,13 +173,38 @@ describe('recovery', () => {
     client.ws.terminate();
     await client.closed;
     await server.store.deleteStream('room:lost');
-    await server.publish('lost', 'new');
+    const fresh = [await server.publish('lost', 'new-1'), await server.publish('lost', 'new-2')];
     const back = await reconnect(server, session.sessionId, session.resumeToken, { 'room:lost': { epoch: oldEpoch, offset: 1 } });
     const recovered = await back.next('STATE_RECOVERED');
     expect(recovered.recovered).toBe(false);
     expect(recovered.reason).toBe('epoch_changed');
-    expect(recovered.gaps?.[0]).toMatchObject({ stream: 'room:lost', reason: 'epoch_changed' });
+    // `from` in the old epoch (the first offset not received there), `to` in the new one: the
+    // new epoch holds everything from its offset 1, so nothing of it is lost...
+    expect(recovered.gaps).toEqual([{ stream: 'room:lost', reason: 'epoch_changed', from: 2, to: 0 }]);
     expect(recovered.rooms.lost!.epoch).not.toBe(oldEpoch);
+    // ...and all of it is replayed, in order, once
+    const replayed = await back.messages('room:lost', 2);
+    expect(replayed.map((m) => m.id)).toEqual(fresh.map((m) => m.id));
+    expect(replayed.every((m) => m.replay && m.epoch === recovered.rooms.lost!.epoch)).toBe(true);
+    expect((await back.next('REPLAY_DONE')).replayed).toBe(2);
+  });
+
+  it('replays what a recreated stream retains and reports only what it trimmed', async () => {
+    const server = await startServer({ retention: { maxCount: 2 } });
+    const { client, session } = await connectNew(server, ['gone']);
+    const oldEpoch = session.rooms.gone!.epoch;
+    await server.publish('gone', 1);
+    await client.messages('room:gone', 1);
+    client.ws.terminate();
+    await client.closed;
+    await server.store.deleteStream('room:gone');
+    const fresh: Array<{ id: string }> = [];
+    for (let i = 1; i <= 3; i++) fresh.push(await server.publish('gone', `new-${i}`));
+    const back = await reconnect(server, session.sessionId, session.resumeToken, { 'room:gone': { epoch: oldEpoch, offset: 1 } });
+    const recovered = await back.next('STATE_RECOVERED');
+    expect(recovered.gaps).toEqual([{ stream: 'room:gone', reason: 'epoch_changed', from: 2, to: 1 }]);
+    expect((await back.messages('room:gone', 2)).map((m) => m.id)).toEqual(fresh.slice(1).map((m) => m.id));
+    expect((await back.next('REPLAY_DONE')).replayed).toBe(2);
   });
 
   it('answers RESYNC with the missing range, or ERR_HISTORY_GAP', async () => {
