@@ -164,18 +164,27 @@ describe('recovery', () => {
     expect((await back.next('NEW_MESSAGE')).id).toBe(live.id);
   });
 
-  it('reports epoch_changed when a stream lost its history', async () => {
-    const server = await startServer();
-    const { client, session } = await connectNew(server, ['lost']);
-    const oldEpoch = session.rooms.lost!.epoch;
-    await server.publish('lost', 1);
-    await client.messages('room:lost', 1);
+  /**
+   * A member of `room` that received its first message goes away; the room is then recreated
+   * (its history and epoch deleted) and `count` messages are published into the new epoch; the
+   * member resumes with its position in the old epoch.
+   */
+  async function recreatedWhileAway(server: Awaited<ReturnType<typeof startServer>>, room: string, count: number) {
+    const { client, session } = await connectNew(server, [room]);
+    const oldEpoch = session.rooms[room]!.epoch;
+    await server.publish(room, 1);
+    await client.messages(`room:${room}`, 1);
     client.ws.terminate();
     await client.closed;
-    await server.store.deleteStream('room:lost');
-    const fresh = [await server.publish('lost', 'new-1'), await server.publish('lost', 'new-2')];
-    const back = await reconnect(server, session.sessionId, session.resumeToken, { 'room:lost': { epoch: oldEpoch, offset: 1 } });
-    const recovered = await back.next('STATE_RECOVERED');
+    await server.store.deleteStream(`room:${room}`);
+    const fresh: string[] = [];
+    for (let i = 1; i <= count; i++) fresh.push((await server.publish(room, `new-${i}`)).id);
+    const back = await reconnect(server, session.sessionId, session.resumeToken, { [`room:${room}`]: { epoch: oldEpoch, offset: 1 } });
+    return { back, oldEpoch, fresh, recovered: await back.next('STATE_RECOVERED') };
+  }
+
+  it('reports epoch_changed when a stream lost its history', async () => {
+    const { back, oldEpoch, fresh, recovered } = await recreatedWhileAway(await startServer(), 'lost', 2);
     expect(recovered.recovered).toBe(false);
     expect(recovered.reason).toBe('epoch_changed');
     // `from` in the old epoch (the first offset not received there), `to` in the new one: the
@@ -184,26 +193,15 @@ describe('recovery', () => {
     expect(recovered.rooms.lost!.epoch).not.toBe(oldEpoch);
     // ...and all of it is replayed, in order, once
     const replayed = await back.messages('room:lost', 2);
-    expect(replayed.map((m) => m.id)).toEqual(fresh.map((m) => m.id));
+    expect(replayed.map((m) => m.id)).toEqual(fresh);
     expect(replayed.every((m) => m.replay && m.epoch === recovered.rooms.lost!.epoch)).toBe(true);
     expect((await back.next('REPLAY_DONE')).replayed).toBe(2);
   });
 
   it('replays what a recreated stream retains and reports only what it trimmed', async () => {
-    const server = await startServer({ retention: { maxCount: 2 } });
-    const { client, session } = await connectNew(server, ['gone']);
-    const oldEpoch = session.rooms.gone!.epoch;
-    await server.publish('gone', 1);
-    await client.messages('room:gone', 1);
-    client.ws.terminate();
-    await client.closed;
-    await server.store.deleteStream('room:gone');
-    const fresh: Array<{ id: string }> = [];
-    for (let i = 1; i <= 3; i++) fresh.push(await server.publish('gone', `new-${i}`));
-    const back = await reconnect(server, session.sessionId, session.resumeToken, { 'room:gone': { epoch: oldEpoch, offset: 1 } });
-    const recovered = await back.next('STATE_RECOVERED');
+    const { back, fresh, recovered } = await recreatedWhileAway(await startServer({ retention: { maxCount: 2 } }), 'gone', 3);
     expect(recovered.gaps).toEqual([{ stream: 'room:gone', reason: 'epoch_changed', from: 2, to: 1 }]);
-    expect((await back.messages('room:gone', 2)).map((m) => m.id)).toEqual(fresh.slice(1).map((m) => m.id));
+    expect((await back.messages('room:gone', 2)).map((m) => m.id)).toEqual(fresh.slice(1));
     expect((await back.next('REPLAY_DONE')).replayed).toBe(2);
   });
 
