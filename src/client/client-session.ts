@@ -487,7 +487,12 @@ export class ClientSession {
       this.#pending.delete(item.key);
       if (item.op.type === 'MESSAGE') {
         const id = item.op.id;
-        out.push({ data: item.op.data, id, resolve: (r) => d?.resolve(r), reject: (e) => d?.reject(e) });
+        const resolve = (r: SendResult | undefined): void => {
+          if (!d) return;
+          this.#host.messageAcked();
+          d.resolve(r);
+        };
+        out.push({ data: item.op.data, id, resolve, reject: (e) => d?.reject(e) });
       } else {
         d?.reject(new ResilientSocketError('ERR_NOT_SUPPORTED', `${item.op.type} needs the protocol`));
       }
