@@ -47,8 +47,9 @@ export async function handleJoin(hub: Hub, conn: Connection, frame: JoinRoomFram
       else {
         gap = true;
         // Replay as far as retention reaches: only what was trimmed is lost (the client reports
-        // since + 1 up to the ack's offset as the gap).
-        if (since.epoch === info.epoch) start = { epoch: info.epoch, offset: Math.min(info.firstOffset - 1, info.lastOffset) };
+        // since + 1 up to the ack's offset as the gap). In another epoch (the stream was
+        // recreated) everything the new epoch retains is new to the client: replayed too.
+        start = { epoch: info.epoch, offset: Math.min(info.firstOffset - 1, info.lastOffset) };
       }
     }
     const rooms = Object.fromEntries(session.rooms);
