@@ -50,11 +50,11 @@ const patchOp = fc.oneof(
 
 /** Every valid client frame type. */
 export const validClientFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
-  frame('HELLO', { v: int, auth: json, rooms }, ['auth', 'rooms']),
+  frame('HELLO', { v: int, auth: json, rooms, foldAcks: fc.constant(true) }, ['auth', 'rooms', 'foldAcks']),
   frame(
     'RECONNECT',
-    { v: int, sessionId: id, resumeToken: id, positions, lastAckedSeq: int, state: fc.dictionary(fc.string(), int, { maxKeys: 3 }), auth: json, rooms },
-    ['state', 'auth', 'rooms'],
+    { v: int, sessionId: id, resumeToken: id, positions, lastAckedSeq: int, state: fc.dictionary(fc.string(), int, { maxKeys: 3 }), auth: json, rooms, foldAcks: fc.constant(true) },
+    ['state', 'auth', 'rooms', 'foldAcks'],
   ),
   fc.oneof(
     frame('MESSAGE', { seq, id, data: json }),
@@ -91,10 +91,11 @@ export const validServerFrame: fc.Arbitrary<ServerFrame> = fc.oneof(
   frame('ROOM_JOINED_ACK', { seq, room, stream: id, epoch: id, offset: int }),
   frame('ROOM_LEFT_ACK', { seq, room }),
   frame('ACK', { seq, offset: int, version: int, error: fc.record({ code: fc.string(), message: fc.string() }) }, ['offset', 'version', 'error']),
-  frame('NEW_MESSAGE', { stream: id, epoch: id, offset: seq, room, from: nullableId, user: nullableId, id, data: json, ts: int, replay: fc.constant(true) }, [
+  frame('NEW_MESSAGE', { stream: id, epoch: id, offset: seq, room, from: nullableId, user: nullableId, id, data: json, ts: int, replay: fc.constant(true), ack: seq }, [
     'room',
     'user',
     'replay',
+    'ack',
   ]),
   fc.oneof(
     frame('STATE_UPDATE', { scope: id, version: int, full: json, reason: fc.constantFrom('live', 'recovery', 'resync') }),
