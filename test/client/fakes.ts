@@ -6,6 +6,8 @@ import { SUBPROTOCOL } from '../../src/protocol/index.js';
 import type { ClientFrame } from '../../src/protocol/index.js';
 import type { Timers } from '../../src/client/timers.js';
 import type { WebSocketConstructor, WebSocketLike } from '../../src/client/web-socket-like.js';
+import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
+import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
 
 /** A manual clock implementing the injectable timers. */
 export class FakeClock implements Timers {
@@ -168,4 +170,28 @@ export function stateRecovered(sessionId: string, token: string, lastSeq: number
     recovered: true,
     ...extra,
   };
+}
+
+/**
+ * A client on a fake socket and a manual clock (no jitter, no environment watchers), open and
+ * answered with `answer`: by default a new session `s1` in room `r` (epoch `e1`, offset 0).
+ * `options` go over those defaults; `before` runs on the client before it connects (listeners).
+ * The caller closes it.
+ */
+export async function connectedOnFake(
+  options: Partial<ReconnectingWebSocketOptions> = {},
+  answer: Record<string, unknown> = newSession('s1', { rooms: { r: { stream: 'room:r', epoch: 'e1', offset: 0 } } }),
+  before?: (ws: ReconnectingWebSocket) => void,
+): Promise<{ ws: ReconnectingWebSocket; fake: ReturnType<typeof fakeWebSocket>; socket: FakeSocket; clock: FakeClock }> {
+  const clock = new FakeClock();
+  const fake = fakeWebSocket();
+  const ws = new ReconnectingWebSocket('ws://example.test/socket', { WebSocket: fake.WebSocket, timers: clock, now: () => clock.now, jitter: 'none', environment: {}, ...options });
+  before?.(ws);
+  await settle();
+  const socket = fake.last();
+  socket.open();
+  await settle();
+  socket.receive(answer);
+  await settle();
+  return { ws, fake, socket, clock };
 }

@@ -9,34 +9,27 @@ import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.j
 import type { ReceivedMessage } from '../../src/client/events.js';
 import type { ResilientSocketError } from '../../src/protocol/index.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import { FakeClock, fakeWebSocket, newSession, settle, stateRecovered } from './fakes.js';
+import { connectedOnFake, settle, stateRecovered } from './fakes.js';
 
 const open: ReconnectingWebSocket[] = [];
 afterEach(() => {
   for (const ws of open.splice(0)) if (ws.status !== 'closed') ws.close();
 });
 
-async function connected(answer: Record<string, unknown> = newSession('s1', { rooms: { r: { stream: 'room:r', epoch: 'e1', offset: 0 } } })) {
-  const clock = new FakeClock();
-  const fake = fakeWebSocket();
-  const ws = new ReconnectingWebSocket('ws://example.test/socket', { WebSocket: fake.WebSocket, timers: clock, now: () => clock.now, jitter: 'none', storage: new MemoryStorage(), environment: {} });
-  open.push(ws);
+async function connected(answer?: Record<string, unknown>) {
   const errors: ResilientSocketError[] = [];
   const messages: ReceivedMessage[] = [];
   const order: string[] = [];
-  ws.on('error', (e) => errors.push(e));
-  ws.on('message', (m) => {
-    messages.push(m);
-    order.push(`message ${m.id}`);
+  const t = await connectedOnFake({ storage: new MemoryStorage() }, answer, (ws) => {
+    open.push(ws);
+    ws.on('error', (e) => errors.push(e));
+    ws.on('message', (m) => {
+      messages.push(m);
+      order.push(`message ${m.id}`);
+    });
+    ws.on('sent', (s) => order.push(`sent ${s.id ?? s.kind}`));
   });
-  ws.on('sent', (s) => order.push(`sent ${s.id ?? s.kind}`));
-  await settle();
-  const socket = fake.last();
-  socket.open();
-  await settle();
-  socket.receive(answer);
-  await settle();
-  return { ws, fake, socket, errors, messages, order, clock };
+  return { ...t, errors, messages, order };
 }
 
 const copy = (id: string, offset: number, extra: Record<string, unknown> = {}) => ({

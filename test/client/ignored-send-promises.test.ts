@@ -4,9 +4,9 @@
  * (The hot path marks its promise handled only when it rejects; this checks every way it can.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import { FakeClock, fakeWebSocket, newSession, settle } from './fakes.js';
+import { connectedOnFake, settle } from './fakes.js';
+import type { ReconnectingWebSocketOptions } from '../../src/client/options.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
@@ -17,19 +17,9 @@ afterEach(() => {
   unhandled.length = 0;
 });
 
-async function connected(options: Record<string, unknown> = {}) {
+async function connected(options: Partial<ReconnectingWebSocketOptions> = {}) {
   process.on('unhandledRejection', onUnhandled);
-  const clock = new FakeClock();
-  const fake = fakeWebSocket();
-  const ws = new ReconnectingWebSocket('ws://example.test/socket', { WebSocket: fake.WebSocket, timers: clock, now: () => clock.now, jitter: 'none', environment: {}, ...options });
-  ws.on('error', () => {});
-  await settle();
-  const socket = fake.last();
-  socket.open();
-  await settle();
-  socket.receive(newSession('s1', { rooms: { r: { stream: 'room:r', epoch: 'e1', offset: 0 } } }));
-  await settle();
-  return { ws, socket };
+  return connectedOnFake(options, undefined, (ws) => ws.on('error', () => {}));
 }
 
 /** Let Node run its unhandled-rejection check (after the microtasks of a macrotask). */

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ReconnectingWebSocket } from '../../src/client/reconnecting-websocket.js';
 import type { ResilientSocketError } from '../../src/protocol/index.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
-import { FakeClock, fakeWebSocket, newSession, settle } from './fakes.js';
+import { connectedOnFake, settle } from './fakes.js';
 
 const open: ReconnectingWebSocket[] = [];
 afterEach(() => {
@@ -15,17 +15,9 @@ afterEach(() => {
 });
 
 async function connected(storage?: MemoryStorage) {
-  const clock = new FakeClock();
-  const fake = fakeWebSocket();
-  const ws = new ReconnectingWebSocket('ws://example.test/socket', { WebSocket: fake.WebSocket, timers: clock, now: () => clock.now, jitter: 'none', environment: {}, ...(storage ? { storage } : {}) });
-  open.push(ws);
-  await settle();
-  const socket = fake.last();
-  socket.open();
-  await settle();
-  socket.receive(newSession('s1', { rooms: { r: { stream: 'room:r', epoch: 'e1', offset: 0 } } }));
-  await settle();
-  return { ws, socket };
+  const t = await connectedOnFake(storage ? { storage } : {});
+  open.push(t.ws);
+  return t;
 }
 
 const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: ResilientSocketError) => e.code);
