@@ -9,10 +9,12 @@ let pool = Buffer.alloc(0);
 let used = 0;
 
 /**
- * `bytes` random bytes from the CSPRNG, base64url. Drawn from a block fetched 4 KiB at a time
- * (as Node's own `crypto.randomUUID` does): one `randomBytes` call costs about as much for 8
- * bytes as for 4 KiB, and a resume storm makes thousands (tokens, candidate stream epochs).
- * Every byte is handed out once, then zeroed in the block.
+ * `bytes` random bytes from the CSPRNG, base64url, for public ids made often (the candidate stream
+ * epochs: one per store read). Drawn from a block fetched 4 KiB at a time (as Node's own
+ * `crypto.randomUUID` does): one `randomBytes` call costs about as much for 8 bytes as for 4 KiB.
+ * Every byte is handed out once, then zeroed in the block. Not for secrets: the block holds the
+ * next ids in the heap before they are handed out (a heap snapshot would show them), so resume
+ * tokens and session ids are drawn on their own.
  *
  * @internal
  */
@@ -30,12 +32,12 @@ export function randomId(bytes: number): string {
 
 /** A new public session id: 128 random bits, base64url. */
 export function newSessionId(): string {
-  return randomId(16);
+  return randomBytes(16).toString('base64url');
 }
 
 /** A new secret resume token: 256 random bits, base64url. */
 export function newResumeToken(): string {
-  return randomId(32);
+  return randomBytes(32).toString('base64url');
 }
 
 /** SHA-256 (hex) of a token: the only form in which a token is stored. */

@@ -1,7 +1,7 @@
 /**
- * Session ids, resume tokens and stream epochs come from `randomId`, which hands out bytes of a
- * CSPRNG block drawn 4 KiB at a time: each byte once, so no two ids share random bits, across
- * block refills too.
+ * Stream epochs come from `randomId`, which hands out bytes of a CSPRNG block drawn 4 KiB at a
+ * time: each byte once, so no two ids share random bits, across block refills too. Session ids
+ * and resume tokens (secrets) are drawn on their own, in the same form.
  */
 import { describe, expect, it } from 'vitest';
 import { newResumeToken, newSessionId, randomId } from '../../src/server/sessions.js';
@@ -11,11 +11,17 @@ describe('randomId', () => {
     const seen = new Set<string>();
     // 20,000 x 32 bytes: ~156 blocks of 4 KiB, with ids straddling no block end.
     for (let i = 0; i < 20_000; i++) {
-      const token = newResumeToken();
-      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      seen.add(token);
+      const id = randomId(32);
+      expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      seen.add(id);
     }
     expect(seen.size).toBe(20_000);
+  });
+
+  it('session ids are 128 bits and resume tokens 256 bits, base64url, never the same twice', () => {
+    const tokens = new Set(Array.from({ length: 1000 }, () => newResumeToken()));
+    expect(tokens.size).toBe(1000);
+    for (const token of tokens) expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(newSessionId()).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
