@@ -32,6 +32,18 @@ async function connected(answer?: Record<string, unknown>) {
   return { ...t, errors, messages, order };
 }
 
+/** Drop the connection and open the socket the client reconnects with (bounded by the fake clock). */
+async function dropAndReopen(t: Awaited<ReturnType<typeof connected>>) {
+  t.socket.drop(1006);
+  for (let i = 0; i < 100 && t.fake.sockets.length < 2; i++) await t.clock.advance(100);
+  await settle();
+  const second = t.fake.last();
+  expect(second).not.toBe(t.socket);
+  second.open();
+  await settle();
+  return second;
+}
+
 const copy = (id: string, offset: number, extra: Record<string, unknown> = {}) => ({
   type: 'NEW_MESSAGE',
   stream: 'room:r',
@@ -49,13 +61,7 @@ describe('folded acks in the client', () => {
   it('asks for them in HELLO and in RECONNECT', async () => {
     const t = await connected();
     expect(t.socket.framesOf('HELLO')[0]!.foldAcks).toBe(true);
-    t.socket.drop(1006);
-    for (let i = 0; i < 100 && t.fake.sockets.length < 2; i++) await t.clock.advance(100);
-    await settle();
-    const second = t.fake.last();
-    expect(second).not.toBe(t.socket);
-    second.open();
-    await settle();
+    const second = await dropAndReopen(t);
     expect(second.framesOf('RECONNECT')[0]!.foldAcks).toBe(true);
   });
 
@@ -138,13 +144,7 @@ describe('folded acks in the client', () => {
     let result: unknown = 'pending';
     void t.ws.send('m', { room: 'r', id: 'm1' }).then((r) => (result = r), () => {});
     await settle();
-    t.socket.drop(1006);
-    for (let i = 0; i < 100 && t.fake.sockets.length < 2; i++) await t.clock.advance(100);
-    await settle();
-    const second = t.fake.last();
-    expect(second).not.toBe(t.socket);
-    second.open();
-    await settle();
+    const second = await dropAndReopen(t);
     second.receive(stateRecovered('s1', 'tok-2', 1, { rooms: { r: { stream: 'room:r', epoch: 'e1', offset: 1 } } }));
     await settle();
     second.receive(copy('m1', 1, { replay: true }));
