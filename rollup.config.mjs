@@ -7,7 +7,7 @@ import esbuild from 'rollup-plugin-esbuild';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import commonjs from '@rollup/plugin-commonjs';
 import terser from '@rollup/plugin-terser';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const deps = [
@@ -34,8 +34,25 @@ const nodeEntry = (input, out) => ({
   ],
 });
 
+/**
+ * Browser builds take a module's `.browser.ts` sibling where one exists (`write-batch.ts` ->
+ * `write-batch.browser.ts`): Node-only code stays out of the browser bundles, as `browser`
+ * fields do for packages.
+ */
+const browserVariants = () => ({
+  name: 'browser-variants',
+  async resolveId(id, importer, options) {
+    if (!importer || !id.startsWith('.')) return null;
+    const resolved = await this.resolve(id, importer, { ...options, skipSelf: true });
+    if (!resolved || resolved.external) return resolved;
+    const variant = resolved.id.replace(/\.ts$/, '.browser.ts');
+    return variant !== resolved.id && existsSync(variant) ? variant : resolved;
+  },
+});
+
 /** Browser builds: dependencies bundled, `browser` fields honoured, no Node built-ins allowed. */
 const browserPlugins = () => [
+  browserVariants(),
   nodeResolve({ browser: true, preferBuiltins: false }),
   commonjs(),
   // es2022 moves no browser floor: the client already calls `structuredClone` (Chrome 98,

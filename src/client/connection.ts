@@ -6,6 +6,8 @@
 import { detach } from './socket-utils.js';
 import type { Timers } from './timers.js';
 import type { WebSocketConstructor, WebSocketLike } from './web-socket-like.js';
+import { frameWriter } from './write-batch.js';
+import type { FrameWriter } from './write-batch.js';
 
 /** What a connection reports to its owner. @internal */
 export interface ConnectionHandlers {
@@ -27,24 +29,19 @@ export interface ConnectionOptions {
   connectTimeout: number;
 }
 
-/** The part of a Node `net.Socket` that `Connection` uses to batch writes. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
-const RESOLVED = Promise.resolve();
-
 /** A socket and its connect timer. @internal */
 export class Connection {
   readonly socket: WebSocketLike;
   readonly #timers: Timers;
+  /** Node: the frames sent in one turn leave in one write (write-batch.ts). */
+  readonly #writer: FrameWriter;
   #connectTimer: unknown;
 
   /** Throws what the WebSocket constructor throws (a malformed URL). */
   constructor(o: ConnectionOptions, handlers: ConnectionHandlers) {
     this.socket = o.protocols.length > 0 ? new o.WebSocket(o.url, o.protocols) : new o.WebSocket(o.url);
     if (o.binaryType !== undefined) this.socket.binaryType = o.binaryType;
+    this.#writer = frameWriter(this.socket);
     this.#timers = o.timers;
     this.#connectTimer = o.timers.setTimeout(() => handlers.timeout(this), o.connectTimeout);
     this.socket.onopen = () => handlers.open(this);
@@ -65,41 +62,11 @@ export class Connection {
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): boolean {
     if (this.socket.readyState !== 1) return false;
     try {
-      if (this.#held === undefined) this.#hold();
-      this.socket.send(data);
+      this.#writer.send(data);
       return true;
     } catch {
       return false;
     }
-  }
-
-  /** The TCP socket holding this turn's frames until the turn ends (see `#hold`). */
-  #held: Corkable | undefined;
-
-  /**
-   * Node's `ws` writes every frame to its TCP socket at once: one system call per frame. A client
-   * answering a chunk of received messages (a busy room, its own copies coming back) sends as
-   * many frames in one turn. Corking the socket until the turn's work is done sends them in one
-   * `writev`, in order, with no added delay (the server does the same, rooms/write-batch.ts).
-   * Only where the socket is reachable (`ws` in Node, whose `_socket` is a `net.Socket`); a
-   * browser WebSocket batches on its own.
-   */
-  #hold(): void {
-    const raw = (this.socket as { _socket?: Partial<Corkable> | null })._socket;
-    if (raw === null || typeof raw !== 'object' || typeof raw.cork !== 'function' || typeof raw.uncork !== 'function') return;
-    const socket = raw as Corkable;
-    socket.cork();
-    this.#held = socket;
-    // A resolved promise, not queueMicrotask: Node wraps each queueMicrotask callback in an
-    // AsyncResource. It runs once the current turn's synchronous work is done.
-    void RESOLVED.then(() => this.#release());
-  }
-
-  /** Write what this turn held. */
-  #release(): void {
-    const socket = this.#held;
-    this.#held = undefined;
-    socket?.uncork();
   }
 
   /** Close gracefully; `close` is reported when the socket says so. */
@@ -115,7 +82,7 @@ export class Connection {
   /** Tear down now and report nothing more: timeouts, heartbeats, `reconnect()`. */
   abort(code: number, reason: string): void {
     // Frames sent earlier in this turn leave first, as they would have without the batching.
-    this.#release();
+    this.#writer.flush();
     this.detach();
     const ws = this.socket as WebSocketLike & { terminate?: () => void };
     try {

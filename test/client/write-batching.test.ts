@@ -6,7 +6,8 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocketConstructor } from '../../src/client/web-socket-like.js';
+import type { WebSocketConstructor, WebSocketLike } from '../../src/client/web-socket-like.js';
+import { frameWriter as browserFrameWriter } from '../../src/client/write-batch.browser.js';
 import { connect, startServer, teardownAll } from './integration-helpers.js';
 
 afterEach(teardownAll);
@@ -48,5 +49,18 @@ describe('write batching in Node', () => {
     expect(results.map((r) => r?.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const { entries } = await server.store.read('room:r', 0, 100);
     expect(entries.map((e) => e.id)).toEqual(Array.from({ length: 50 }, (_, i) => `b${i}`));
+  });
+
+  it('the browser build writes straight through and never reaches for a socket to cork', () => {
+    const sent: unknown[] = [];
+    const cork = (): never => {
+      throw new Error('corked in a browser build');
+    };
+    const socket = { send: (data: unknown) => sent.push(data), _socket: { cork, uncork: cork } } as unknown as WebSocketLike;
+    const writer = browserFrameWriter(socket);
+    writer.send('a');
+    writer.send('b');
+    writer.flush();
+    expect(sent).toEqual(['a', 'b']);
   });
 });
