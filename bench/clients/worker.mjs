@@ -3,6 +3,10 @@
 // publish (fixed-rate or windowed), close.
 import { serve, cpuMs } from '../lib/rpc.mjs';
 import { adapter } from './adapters.mjs';
+import { startProfiler } from '../lib/profiler.mjs';
+
+// BENCH_CPU_PROF=<dir>: profile this process until the `profile` command (bench/README.md).
+const profiler = await startProfiler('client-worker');
 
 // Durations inside this process use `now()`, fan-out stamps `shared()` (below). Every other
 // timestamp another process compares against (opens, closes, attempts, sends, receptions vs. the
@@ -189,6 +193,8 @@ function progress({ tag, expect, since }) {
   let recovered = 0;
   let reconnected = 0;
   const catchUp = []; // per complete client: last missed message - its reconnection (ms)
+  const back = []; // per reconnected client: its first open after `since` - since (ms)
+  const handshake = []; // per reconnected client: that open - its last attempt before it (ms)
   let missingReconnected = 0; // missed messages absent at clients that did reconnect
   for (const c of fleet) {
     let n = 0;
@@ -212,12 +218,15 @@ function progress({ tag, expect, since }) {
       if (re) catchUp.push(Math.max(0, last - re[0]));
     }
     if (re) {
+      back.push(re[0] - since);
+      const tried = c.attempts.filter((t) => t <= re[0]).pop();
+      if (tried !== undefined && tried >= since) handshake.push(re[0] - tried);
       reconnected++;
       if (re[1]) recovered++;
       missingReconnected += expect - n;
     }
   }
-  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp, missingReconnected, early, earlyClients };
+  return { clients: fleet.length, complete, got, dup, lastAt, recovered, reconnected, catchUp, back, handshake, missingReconnected, early, earlyClients };
 }
 
 function report({ withLatency = false } = {}) {
@@ -254,4 +263,20 @@ function seqCount({ prefix }) {
   return { got };
 }
 
-serve({ cost, open, progress, seqCount, traffic, burst: () => (fleet.forEach(sendOne), {}), stop: stopTraffic, publish, report, close, cpu: () => process.cpuUsage() });
+serve({
+  cost,
+  open,
+  progress,
+  seqCount,
+  traffic,
+  burst: () => (fleet.forEach(sendOne), {}),
+  stop: stopTraffic,
+  publish,
+  report,
+  close,
+  cpu: () => {
+    profiler?.mark();
+    return process.cpuUsage();
+  },
+  profile: async () => ({ file: profiler ? await profiler.stop() : null }),
+});

@@ -103,17 +103,19 @@ export function renderMarkdown(report) {
     if (r.storm.measuredAt) out.push(`_Measured ${r.storm.measuredAt}._`, '');
     out.push(
       table(
-        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'catch-up after reconnecting: p50 / max', 'clients complete', 'sessions recovered', 'lost / pending', 'duplicated', 'server CPU ms'],
+        ['server', 'time until every client has every missed message', 'vs Socket.IO same mode (target ≤ 0.5× in-memory, ≤ 0.25× Redis)', 'reconnected after the restore: p50 / p99', 'connection attempt to open: p50 / p99', 'catch-up after reconnecting: p50 / max', 'clients complete', 'sessions recovered', 'lost / pending', 'duplicated', 'CPU ms: server / clients / proxy'],
         Object.entries(v).map(([k, x]) => [
           x && k.startsWith('ours') ? `**${k}**` : k,
           fig(x.allMs, 0, ' ms'),
           k.startsWith('ours') ? ratio(med(x.allMs), k.includes('Redis') ? sioRedis : sioMem) : '',
+          `${fig(x.backP50Ms, 0, ' ms')} / ${fig(x.backP99Ms, 0, ' ms')}`,
+          `${fig(x.handshakeP50Ms, 0, ' ms')} / ${fig(x.handshakeP99Ms, 0, ' ms')}`,
           `${fig(x.catchUpP50Ms, 0, ' ms')} / ${fig(x.catchUpMaxMs, 0, ' ms')}`,
           fig(x.complete),
           fig(x.recoveredSessions),
           `${fig(x.lost)} / ${fig(x.pending)}`,
           fig(x.duplicated),
-          `${fig(x.serverCpuMs)}${errs(x)}`,
+          `${fig(x.serverCpuMs)} / ${fig(x.clientCpuMs)} / ${fig(x.proxyCpuMs)}${errs(x)}`,
         ]),
       ),
     );

@@ -1,44 +1,15 @@
 // Our reference server (dist/server/index.js) on an http server that records upgrades.
 // Config: { port, redis: bool, redisPrefix, sessionTtl, serverOptions }.
-// BENCH_CPU_PROF=<dir>: profile this process (see "Profiling the server" in bench/README.md).
+// BENCH_CPU_PROF=<dir>: profile this process until `close` (see "Profiling" in bench/README.md).
 import { createServer as createHttp } from 'node:http';
 import { config, listen, start, filler } from './common.mjs';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { OURS, ROOT, url } from '../lib/ours.mjs';
+import { startProfiler } from '../lib/profiler.mjs';
 
 const cfg = config();
-const profiler = process.env.BENCH_CPU_PROF ? await startProfiler(process.env.BENCH_CPU_PROF) : null;
-
-/**
- * A CPU profile of this process from its start to the `close` command, written before `close`
- * answers (the bench SIGKILLs its servers right after, so `--cpu-prof`, which writes at exit,
- * would lose it). Each `cpu` command is recorded as a mark (profile clock, µs), so a summary can
- * keep only the interval a figure measures (storm: between its two `cpu` reads).
- */
-async function startProfiler(dir) {
-  const { Session } = await import('node:inspector/promises');
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  // 250 µs (V8's default is 1 ms): a resume storm lasts about a second.
-  await session.post('Profiler.setSamplingInterval', { interval: 250 });
-  await session.post('Profiler.start');
-  const marks = [];
-  return {
-    // process.hrtime and the profile's timestamps are both the monotonic clock
-    mark: () => marks.push(Number(process.hrtime.bigint() / 1000n)),
-    stop: async () => {
-      const { profile } = await session.post('Profiler.stop');
-      mkdirSync(dir, { recursive: true });
-      const file = join(dir, `ours-server-${Date.now()}-${process.pid}.cpuprofile`);
-      writeFileSync(file, JSON.stringify({ ...profile, marks }));
-      session.disconnect();
-      return file;
-    },
-  };
-}
+const profiler = await startProfiler('ours-server');
 
 /**
  * The Redis store option. The build emits the store as dist/server/stores/redis.js; while a

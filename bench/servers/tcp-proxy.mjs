@@ -47,6 +47,7 @@ server.listen({ port, host: '127.0.0.1' }, () => {
       return { at: Date.now(), held, refused };
     },
     stats: () => ({ connections: pairs.size }),
+    cpu: () => process.cpuUsage(),
   });
   emit('listening', { port: server.address().port, pid: process.pid, at: Date.now() });
 });

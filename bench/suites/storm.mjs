@@ -51,6 +51,8 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
     const publishMs = Date.now() - tCut;
     await sleep(Math.max(0, tCut + cutMs - Date.now()));
     const cpu0 = await srv.worker.request('cpu');
+    const clientCpu0 = await Promise.all(workers.map((w) => w.request('cpu')));
+    const proxyCpu0 = await proxy.request('cpu').catch(() => null);
     const { at: tRestore, held, refused } = await proxy.request('restore');
     let agg;
     const end = Date.now() + maxMs;
@@ -66,6 +68,8 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
         recovered: a.recovered + b.recovered,
         reconnected: a.reconnected + b.reconnected,
         catchUp: a.catchUp.concat(b.catchUp),
+        back: a.back.concat(b.back),
+        handshake: a.handshake.concat(b.handshake),
         missingReconnected: a.missingReconnected + b.missingReconnected,
         early: a.early + b.early,
         earlyClients: a.earlyClients + b.earlyClients,
@@ -73,6 +77,8 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
       if (agg.complete >= clients || Date.now() > end) break;
     }
     const cpu1 = await srv.worker.request('cpu');
+    const clientCpu1 = await Promise.all(workers.map((w) => w.request('cpu')));
+    const proxyCpu1 = proxyCpu0 && (await proxy.request('cpu').catch(() => null));
     const expected = clients * perRoom;
     const allMs = agg.complete >= clients ? agg.lastAt - tRestore : null;
     const invalid = [];
@@ -86,6 +92,13 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
       // the server's share: from each client's reconnection to its last missed message
       catchUpP50Ms: percentile(agg.catchUp, 50),
       catchUpMaxMs: agg.catchUp.length ? Math.max(...agg.catchUp) : null,
+      // when the clients reconnected, from the restore: the reconnect policy's share
+      backP50Ms: percentile(agg.back, 50),
+      backP99Ms: percentile(agg.back, 99),
+      backMaxMs: agg.back.length ? Math.max(...agg.back) : null,
+      // from a client's connection attempt to its open: the server's (and the machine's) share
+      handshakeP50Ms: percentile(agg.handshake, 50),
+      handshakeP99Ms: percentile(agg.handshake, 99),
       complete: agg.complete,
       recoveredSessions: agg.recovered,
       reconnected: agg.reconnected,
@@ -94,11 +107,16 @@ async function stormOnce({ variant, clients, rooms, perRoom, cutMs, maxMs, serve
       pending: expected - agg.got - agg.missingReconnected,
       duplicated: agg.dup,
       serverCpuMs: cpuMs(cpu0, cpu1),
+      // the client processes' and the proxy's CPU over the same interval (they share the machine)
+      clientCpuMs: clientCpu0.reduce((sum, c, i) => sum + cpuMs(c, clientCpu1[i]), 0),
+      proxyCpuMs: proxyCpu1 ? cpuMs(proxyCpu0, proxyCpu1) : null,
       awayMs: tRestore - tCut,
       publishMs,
       refusedWhileAway: refused,
     };
   } finally {
+    // client profiles (BENCH_CPU_PROF) are written before the kill
+    if (process.env.BENCH_CPU_PROF) for (const w of workers) await w.request('profile', {}, 30_000).catch(() => {});
     for (const w of workers) await w.kill('SIGKILL');
     await proxy.kill('SIGKILL');
     await srv.worker.request('close', {}, 5_000).catch(() => {});
@@ -128,7 +146,7 @@ export async function runStorm({ runs, clients, rooms = 10, perRoom = 50, cutMs 
             continue;
           }
           done = { ...f, retries: attempt };
-          log(`${label}: all missed in ${f.allMs} ms (catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, pending ${f.pending}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms, away ${f.awayMs} ms (publishing took ${f.publishMs} ms, ${f.refusedWhileAway} reconnects refused)`);
+          log(`${label}: all missed in ${f.allMs} ms (reconnected p50 ${f.backP50Ms} / p99 ${f.backP99Ms} / max ${f.backMaxMs} ms after the restore, attempt to open p50 ${f.handshakeP50Ms} / p99 ${f.handshakeP99Ms} ms; catch-up after reconnect p50 ${f.catchUpP50Ms} / max ${f.catchUpMaxMs} ms), ${f.complete}/${clients} complete, recovered ${f.recoveredSessions}, lost ${f.lost}, pending ${f.pending}, dup ${f.duplicated}, server CPU ${f.serverCpuMs.toFixed(0)} ms (clients ${f.clientCpuMs.toFixed(0)}, proxy ${f.proxyCpuMs?.toFixed(0)}), away ${f.awayMs} ms (publishing took ${f.publishMs} ms, ${f.refusedWhileAway} reconnects refused)`);
         } catch (err) {
           log(`${label} failed: ${err.message}`);
           done = { error: String(err.message).slice(0, 300) };
