@@ -43,7 +43,7 @@ export interface ReconnectingWebSocketOptions {
   mode?: Mode;
   /** Extra subprotocols to offer (after `resilient-socket.v1` in protocol/auto mode). Default none. */
   protocols?: string | string[];
-  /** WebSocket constructor. Default: `isomorphic-ws` (the global `WebSocket` in browsers, `ws` in Node). */
+  /** WebSocket constructor. Default: the global `WebSocket` in browsers (as found when the client is built), `ws` in Node (through `isomorphic-ws`). */
   WebSocket?: WebSocketConstructor;
   /** Timer functions. Default: the runtime's `setTimeout`/`clearTimeout`. */
   timers?: Timers;

@@ -5,7 +5,6 @@
  * See docs/client.md.
  */
 import { EventEmitter } from './event-emitter.js';
-import WebSocketImpl from 'isomorphic-ws';
 import { encodeFrame, utf8Length } from '../protocol/encoding.js';
 import type { Decoded } from '../protocol/codec.js';
 import { CLOSE_CODES, ERRORS, ResilientSocketError, STOP_CLOSE_CODES } from '../protocol/errors.js';
@@ -31,6 +30,7 @@ import type { ClientStats } from './stats.js';
 import { watchEnvironment } from './watch-environment.js';
 import type { PlainData } from './plain-queue.js';
 import { defaultTimers } from './timers.js';
+import { defaultWebSocket } from './default-websocket.js';
 import type { Timers } from './timers.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 
@@ -154,7 +154,7 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     this.#urlProvider = url;
     if (typeof url === 'string') this.#url = url;
     this.#timers = this.#o.timers ?? defaultTimers();
-    this.#WebSocket = this.#o.WebSocket ?? (WebSocketImpl as unknown as WebSocketConstructor);
+    this.#WebSocket = this.#o.WebSocket ?? defaultWebSocket();
     this.#binaryType = this.#o.binaryType;
     this.#plain = new PlainQueue({ maxLength: this.#o.maxQueueLength, maxBytes: this.#o.maxQueueBytes });
     this.#retry = new RetrySchedule({ ...this.#o, timers: this.#timers }, () => void this.#connect());

@@ -2,7 +2,7 @@
  * The browser bundle must never pull in a Node built-in or server code: everything reachable from
  * src/index.ts is checked here (rollup's browser build enforces the same at build time).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,5 +61,30 @@ describe('browser safety of the client entry', () => {
       ...(/^(server|node|testing)\//.test(file.slice(root.length + 1)) ? [file] : []),
     ]);
     expect(offenders).toEqual([]);
+  });
+
+  it('gives every browser variant (`x.browser.ts`, taken by the browser builds) the exports of its Node module', async () => {
+    const dir = resolve(root, 'client');
+    const variants = readdirSync(dir).filter((f) => f.endsWith('.browser.ts'));
+    expect(variants.sort()).toEqual(['default-websocket.browser.ts', 'write-batch.browser.ts']);
+    for (const variant of variants) {
+      const browser = (await import(resolve(dir, variant))) as Record<string, unknown>;
+      const node = (await import(resolve(dir, variant.replace('.browser.ts', '.ts')))) as Record<string, unknown>;
+      expect(Object.keys(browser).sort(), variant).toEqual(Object.keys(node).sort());
+    }
+  });
+
+  it('takes the global WebSocket in browser builds, read when a client is built', async () => {
+    const { defaultWebSocket } = await import('../../src/client/default-websocket.browser.js');
+    const g = globalThis as { WebSocket?: unknown };
+    const saved = g.WebSocket;
+    class FakeWebSocket {}
+    g.WebSocket = FakeWebSocket;
+    try {
+      expect(defaultWebSocket()).toBe(FakeWebSocket);
+    } finally {
+      if (saved === undefined) delete g.WebSocket;
+      else g.WebSocket = saved;
+    }
   });
 });
