@@ -2,6 +2,10 @@
 // out. Run in its own process (`node fake-cost.mjs '<json>'`, result on stdout as JSON).
 //   raw:  a minimal client doing what an application on `ws` does per message: JSON.stringify
 //         on send, JSON.parse on receive, id check; the fake socket echoes on a microtask.
+//   wire: ours' wire format without the SDK: the same minimal client, but it sends the MESSAGE
+//         frame ours sends (type, seq, room, id, data) and parses the NEW_MESSAGE ours receives
+//         (stream, epoch, offset, room, from, id, data, ts, ack), answered by the same fake server
+//         as ours. The floor of ours' figure with this format: JSON of the frames, no machinery.
 //   ours: ReconnectingWebSocket (protocol mode, ids and acks) with a fake WebSocket constructor
 //         whose "server" answers the handshake, the join, and every MESSAGE with the room
 //         broadcast (NEW_MESSAGE) and the ACK, each on a microtask; like the real server, it
@@ -60,6 +64,20 @@ async function raw() {
   replayTarget = socket;
   const d = drive((m) => socket.send(JSON.stringify(m)));
   socket.onmessage = (e) => d.receive(JSON.parse(e.data));
+  return d;
+}
+
+/** Ours' frames, no SDK: `raw` with the MESSAGE / NEW_MESSAGE envelope and the fake server of `ours`. */
+async function wire() {
+  const { SUBPROTOCOL } = await import(url(OURS.nodeEsm));
+  const socket = new (fakeProtocolSocket(SUBPROTOCOL))();
+  socket.foldAcks = true;
+  let seq = 0;
+  const d = drive((m) => socket.send(JSON.stringify({ type: 'MESSAGE', seq: ++seq, room: 'cost', id: m.id, data: m.data })));
+  socket.onmessage = (e) => {
+    const f = JSON.parse(e.data);
+    if (f.type === 'NEW_MESSAGE') d.receive(f);
+  };
   return d;
 }
 
@@ -135,7 +153,7 @@ async function ours() {
 }
 
 let replayTarget = null;
-const d = lib === 'ours' ? await ours() : await raw();
+const d = lib === 'ours' ? await ours() : lib === 'wire' ? await wire() : await raw();
 recording = true;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

@@ -56,6 +56,11 @@ export function renderMarkdown(report) {
     out.push('');
   }
   if (r.fake) {
+    const FAKE_NAMES = {
+      raw: 'raw (JSON encode/decode, like an app on ws)',
+      wire: "ours' frames without the SDK (JSON of MESSAGE and NEW_MESSAGE: the format's floor)",
+      ours: '**ours**',
+    };
     const raw = r.fake.libs.raw;
     out.push(`### CPU per message against an in-memory socket (${num(r.fake.plan.count)} messages, ${r.fake.runs} runs)`);
     out.push('');
@@ -63,7 +68,7 @@ export function renderMarkdown(report) {
     out.push(
       table(
         ['client', 'client CPU ms / 1,000 msgs', 'vs raw (target ≤ 1.2×)', 'fake server time subtracted (ms / 1,000)', 'bad / missing'],
-        Object.entries(r.fake.libs).map(([k, v]) => [k === 'raw' ? 'raw (JSON encode/decode, like an app on ws)' : '**ours**', fig(v.cpuMsPer1k, 2), ratio(med(v.cpuMsPer1k), med(raw?.cpuMsPer1k)), fig(v.fakeServerMsPer1k, 2), `${med(v.bad) ?? '–'} / ${med(v.missing) ?? '–'}${errs(v)}`]),
+        Object.entries(r.fake.libs).map(([k, v]) => [FAKE_NAMES[k] ?? k, fig(v.cpuMsPer1k, 2), ratio(med(v.cpuMsPer1k), med(raw?.cpuMsPer1k)), fig(v.fakeServerMsPer1k, 2), `${med(v.bad) ?? '–'} / ${med(v.missing) ?? '–'}${errs(v)}`]),
       ),
     );
     out.push('');
