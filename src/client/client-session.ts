@@ -26,6 +26,7 @@ import { CoalescedWriter } from './coalesced-writer.js';
 import type { OpenInfo, OperationInfo, OperationKind, ReceivedMessage, ReconnectingWebSocketEvents, RecoveryInfo, SentInfo } from './events.js';
 import { OfflineQueue, encoded } from './offline-queue.js';
 import type { Operation, QueueItem, QueueSnapshot } from './offline-queue.js';
+import { queueFullInfo } from './queue-full.js';
 import { StreamPositions } from './stream-positions.js';
 import type { Timers } from './timers.js';
 
@@ -330,9 +331,8 @@ export class ClientSession {
     try {
       item = this.#queue.push(op, bytes, false, text);
     } catch (error) {
-      const e = error as ResilientSocketError;
-      this.#host.emit('queuefull', { error: e, length: this.#queue.length, bytes: this.#queue.bytes, maxLength: Number(e.details?.maxLength), maxBytes: Number(e.details?.maxBytes) });
-      return Promise.reject(e);
+      this.#host.emit('queuefull', queueFullInfo(error as ResilientSocketError));
+      return Promise.reject(error);
     }
     const promise = new Promise<SendResult | StateEventResult | undefined>((resolve, reject) => this.#pending.set(item.key, { resolve, reject }));
     this.#saveMain();

@@ -4,7 +4,7 @@
  * logic, no sockets and no timers, so the ordering and settlement rules are tested directly.
  */
 import { encodeFrame, utf8Length } from '../protocol/encoding.js';
-import { ResilientSocketError } from '../protocol/errors.js';
+import { checkQueueRoom } from './queue-full.js';
 import type { JoinRoomFrame, LeaveRoomFrame, MessageFrame, StateEventFrame } from '../protocol/frames.js';
 
 type WithoutSeq<F> = F extends unknown ? Omit<F, 'seq'> : never;
@@ -139,14 +139,7 @@ export class OfflineQueue {
    * (unless `force`: re-joins after a new session must never be refused).
    */
   push(op: Operation, bytes: number, force = false, text?: string): QueueItem {
-    const length = this.length;
-    if (!force && (length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes)) {
-      throw new ResilientSocketError(
-        'ERR_QUEUE_FULL',
-        'offline queue full',
-        { details: { length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes } },
-      );
-    }
+    if (!force) checkQueueRoom(this.length, this.#bytes, bytes, this.#limits);
     const seq = this.#nextSeq++;
     const item: QueueItem = { key: this.#nextKey++, seq, op, bytes, restored: false };
     if (text !== undefined) item.encoded = { seq, text, bytes };

@@ -3,7 +3,8 @@
  * frames may be binary, and without acks there is nothing to resume). Bounded like the
  * protocol queue. @internal
  */
-import { ResilientSocketError } from '../protocol/errors.js';
+import type { ResilientSocketError } from '../protocol/errors.js';
+import { checkQueueRoom } from './queue-full.js';
 import { byteLength, isBinary } from './socket-utils.js';
 
 /** Data `send()` accepts in plain mode. */
@@ -38,11 +39,7 @@ export class PlainQueue {
   push(data: PlainData): Promise<unknown> {
     const raw = toRaw(data);
     const bytes = byteLength(raw);
-    if (this.#entries.length + 1 > this.#limits.maxLength || this.#bytes + bytes > this.#limits.maxBytes) {
-      throw new ResilientSocketError('ERR_QUEUE_FULL', 'offline queue full', {
-        details: { length: this.#entries.length, bytes: this.#bytes, maxLength: this.#limits.maxLength, maxBytes: this.#limits.maxBytes },
-      });
-    }
+    checkQueueRoom(this.#entries.length, this.#bytes, bytes, this.#limits);
     return new Promise((resolve, reject) => this.#add({ raw, bytes, resolve, reject }));
   }
 

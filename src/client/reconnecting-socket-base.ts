@@ -23,6 +23,7 @@ import type { Heartbeat, HeartbeatOptions } from './heartbeat.js';
 import { DEFAULTS, resolveOptions } from './options.js';
 import type { ReconnectingWebSocketOptions, ResolvedOptions, UrlProvider } from './options.js';
 import { PlainQueue } from './plain-queue.js';
+import { queueFullInfo } from './queue-full.js';
 import { RetrySchedule } from './retry-schedule.js';
 import type { SessionSlot, claimSessionSlot } from './session-slot.js';
 import { byteLength, deriveSessionKey, handled, isBinary, rethrowLater } from './socket-utils.js';
@@ -711,9 +712,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
     try {
       promise = this.#plain.push(data);
     } catch (error) {
-      const e = error as ResilientSocketError;
-      this.#emit('queuefull', { error: e, length: this.#plain.length, bytes: this.#plain.bytes, maxLength: this.#o.maxQueueLength, maxBytes: this.#o.maxQueueBytes });
-      return Promise.reject(e);
+      this.#emit('queuefull', queueFullInfo(error as ResilientSocketError));
+      return Promise.reject(error);
     }
     this.#flushPlain();
     return promise.then(() => {
