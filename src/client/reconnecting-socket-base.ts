@@ -7,7 +7,7 @@
 import { EventEmitter } from './event-emitter.js';
 import { encodeFrame, utf8Length } from '../protocol/encoding.js';
 import type { Decoded } from '../protocol/codec.js';
-import { CLOSE_CODES, ERRORS, ResilientSocketError, STOP_CLOSE_CODES } from '../protocol/errors.js';
+import { CLOSE_CODES, ERRORS, ResilientSocketError } from '../protocol/errors.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { SUBPROTOCOL } from '../protocol/frames.js';
 import type { ClientFrame, Json, MessageFrame, ServerFrame } from '../protocol/frames.js';
@@ -35,11 +35,12 @@ import { defaultWebSocket } from './default-websocket.js';
 import type { Timers } from './timers.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 
-const STOP_ERRORS: Record<number, ErrorCode> = {
-  [CLOSE_CODES.UNAUTHORIZED]: 'ERR_UNAUTHORIZED',
-  [CLOSE_CODES.TAKEN_OVER]: 'ERR_SESSION_TAKEN_OVER',
-  [CLOSE_CODES.ORIGIN_REJECTED]: 'ERR_ORIGIN_REJECTED',
-};
+/**
+ * The registry's error for a close code after which the client stops (`action: 'stop'` with that
+ * `closeCode`: 4001, 4002, 4007), if any. Read from the registry, not a second table.
+ */
+const stopErrorOf = (closeCode: number): ErrorCode | undefined =>
+  (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].action === 'stop' && ERRORS[c].closeCode === closeCode);
 
 /** Frames a protocol server may send first. */
 const HANDSHAKE_ANSWERS: ReadonlySet<string> = new Set(['NEW_SESSION', 'STATE_RECOVERED', 'ERROR']);
@@ -627,8 +628,8 @@ export class ReconnectingSocketBase extends EventEmitter<ReconnectingWebSocketEv
       return;
     }
     const serverError = this.#lastServerError;
-    const stopCode = STOP_ERRORS[code] ?? (serverError && ERRORS[serverError.code].action === 'stop' ? serverError.code : undefined);
-    const stop = STOP_CLOSE_CODES.has(code) || stopCode !== undefined;
+    const stopCode = stopErrorOf(code) ?? (serverError && ERRORS[serverError.code].action === 'stop' ? serverError.code : undefined);
+    const stop = stopCode !== undefined;
     this.#emitClose({ code, reason, wasClean, willReconnect: !stop });
     if (stop) {
       const error = serverError?.code === stopCode && serverError ? serverError : new ResilientSocketError(stopCode ?? 'ERR_UNAUTHORIZED', `the server closed the connection with ${code}${reason ? ` (${reason})` : ''}`, { closeCode: code });
