@@ -100,6 +100,24 @@ describe('ReconnectingWebSocket: connection status', () => {
     expect(t.fake.sockets).toHaveLength(2);
   });
 
+  it.each([
+    [4002, 'ERR_SESSION_TAKEN_OVER'],
+    [4007, 'ERR_ORIGIN_REJECTED'],
+    [4003, undefined],
+  ])('close code %i: stops with %s (undefined: retries)', async (code, error) => {
+    const t = setup();
+    await handshake(t);
+    t.fake.last().drop(code, 'why');
+    await t.clock.advance(100_000);
+    if (error === undefined) {
+      expect(t.fake.sockets.length).toBeGreaterThan(1);
+      return;
+    }
+    expect(t.ws.status).toBe('closed');
+    expect(t.errors.at(-1)).toMatchObject({ code: error, closeCode: code });
+    expect(t.fake.sockets).toHaveLength(1);
+  });
+
   it('stops on 4001 and starts again on reconnect()', async () => {
     const t = setup();
     await handshake(t);
