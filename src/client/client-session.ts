@@ -203,11 +203,6 @@ export class ClientSession {
     return this.#session?.id;
   }
 
-  /** Limits the server announced. */
-  get limits(): ServerLimits | undefined {
-    return this.#limits;
-  }
-
   /** Positions processed so far, per stream. */
   positions(): Positions {
     return this.#positions.snapshot();

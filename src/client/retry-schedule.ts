@@ -49,12 +49,7 @@ export class RetrySchedule {
     return this.#attempt;
   }
 
-  /** Whether a retry is waiting for its timer. */
-  get pending(): boolean {
-    return this.#pending;
-  }
-
-  /** Delay of the waiting retry (ms). */
+  /** Delay of the waiting retry (ms); undefined while none waits. */
   get nextDelay(): number | undefined {
     return this.#pending ? this.#delay : undefined;
   }

@@ -25,8 +25,6 @@ export class StreamPositions {
   readonly #buffers = new Map<string, Map<number, NewMessageFrame>>();
   /** Streams with a `RESYNC` in flight. */
   readonly #resyncing = new Set<string>();
-  /** Bumped on every position change, so the owner knows when to persist. */
-  version = 0;
 
   /** @param maxBuffered early messages kept per stream while a hole is filled (more are re-fetched) */
   constructor(maxBuffered = 1000, initial?: Positions) {
@@ -46,12 +44,11 @@ export class StreamPositions {
     this.#reset.delete(stream);
     const buffer = this.#buffers.get(stream);
     if (buffer) for (const offset of [...buffer.keys()]) if (offset <= position.offset) buffer.delete(offset);
-    this.version++;
   }
 
   /** Forget a stream (left room, old session's direct stream). */
   delete(stream: string): void {
-    if (this.#positions.delete(stream)) this.version++;
+    this.#positions.delete(stream);
     this.#reset.delete(stream);
     this.#buffers.delete(stream);
     this.#resyncing.delete(stream);
@@ -95,7 +92,6 @@ export class StreamPositions {
     if (p === undefined || m.epoch !== p.epoch || m.offset !== p.offset + 1) return false;
     if ((this.#reset.size > 0 && this.#reset.has(m.stream)) || (this.#buffers.size > 0 && this.#buffers.has(m.stream))) return false;
     p.offset = m.offset;
-    this.version++;
     return true;
   }
 
@@ -163,7 +159,6 @@ export class StreamPositions {
       }
     }
     this.#positions.set(m.stream, position);
-    this.version++;
     return out;
   }
 }
