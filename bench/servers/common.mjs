@@ -20,14 +20,19 @@ export function httpWithUpgradeLog() {
   return { server, upgrades };
 }
 
-/** Listen on 127.0.0.1:`port` (0 = any), retrying while the port is still held (restart). */
+/**
+ * Listen on 127.0.0.1:`port` (0 = any), retrying while the port is still held (restart). Every
+ * library's server gets the same deep accept queue (4096, capped by net.core.somaxconn; Node's
+ * default is 511), so a storm's SYNs are not dropped, each drop costing its client a 1 s
+ * retransmit, when the server process is descheduled for a moment.
+ */
 export async function listen(server, port) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
       await new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+        server.listen({ port, host: '127.0.0.1', exclusive: true, backlog: 4096 }, () => {
           server.off('error', reject);
           resolve();
         });

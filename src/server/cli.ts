@@ -19,6 +19,8 @@ Options:
   --port <n>            port to listen on; 0 picks a free one (default 8080)
   --host <addr>         address to bind (default 127.0.0.1; use 0.0.0.0 to accept remote clients)
   --path <path>         only accept WebSocket upgrades on this path (default: any)
+  --backlog <n>         connections the kernel may queue before the server takes them
+                        (default 4096, capped by net.core.somaxconn)
   --redis <url>         share sessions and streams through Redis (default: in-memory store)
   --redis-prefix <p>    key prefix in Redis (default: the Redis store's own)
   --session-ttl <ms>    keep a disconnected session this long (default 300000)
@@ -67,6 +69,7 @@ function integer(value: string | undefined, name: string, min: number, max = Num
  * range-checked by `integer()` here and validated again by the server's own option parsing.
  */
 const NUMERIC_FLAGS = [
+  ['backlog', 'backlog', 1],
   ['session-ttl', 'sessionTtl', 1],
   ['instance-heartbeat-interval', 'instanceHeartbeatInterval', 1],
   ['instance-ttl', 'instanceTtl', 2],

@@ -55,6 +55,14 @@ export interface ServerOptions {
   port?: number;
   /** Host to listen on. Ignored with `server`. Default `127.0.0.1`. */
   host?: string;
+  /**
+   * Length of the queue of connections the kernel accepted and the server has not yet taken
+   * (`listen`'s backlog; Linux caps it at `net.core.somaxconn`). Ignored with `server`. Default
+   * 4096, not Node's 511: when thousands of clients reconnect at once and the event loop is busy
+   * for a moment, a full queue drops their SYNs, and each drop costs that client a 1 s (then 3 s,
+   * 7 s) TCP retransmit before its reconnection even starts.
+   */
+  backlog?: number;
   /** An existing HTTP server to attach to instead of listening on a port. */
   server?: HttpServer;
   /** URL path WebSocket upgrades must use. Default: any path. */
@@ -169,6 +177,7 @@ export interface ServerOptions {
 export interface ResolvedOptions {
   port: number;
   host: string;
+  backlog: number;
   server: HttpServer | undefined;
   path: string | undefined;
   sessionTtl: number;
@@ -275,6 +284,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   return {
     port,
     host: options.host ?? '127.0.0.1',
+    backlog: int(options.backlog, 'backlog', 4096, 1),
     server: options.server,
     path: options.path,
     sessionTtl,

@@ -341,7 +341,7 @@ export async function createServer(options: ServerOptions & InternalOptions = {}
     try {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
-        httpServer.listen(opts.port, opts.host, () => {
+        httpServer.listen({ port: opts.port, host: opts.host, backlog: opts.backlog }, () => {
           httpServer.off('error', reject);
           resolve();
         });

@@ -83,12 +83,12 @@ describe('cli', () => {
       '--max-payload', '2048', '--max-rooms-per-session', '7', '--max-messages-per-second', '0', '--max-message-burst', '50',
       '--max-sessions-per-user', '3', '--max-outbox', '20', '--max-buffered-bytes', '65536', '--max-pending-handshakes', '9',
       '--max-failed-resumes', '4', '--tombstone-ttl', '0', '--retention-max-count', '30', '--retention-max-age', '60000',
-      '--instance-ttl', '9000', '--allowed-origins', 'https://a.example, https://b.example',
+      '--instance-ttl', '9000', '--backlog', '64', '--allowed-origins', 'https://a.example, https://b.example',
     ]);
     expect(parsed.help ? undefined : parsed.options).toMatchObject({
       maxPayload: 2048, maxRoomsPerSession: 7, maxMessagesPerSecond: 0, maxMessageBurst: 50, maxSessionsPerUser: 3,
       maxOutbox: 20, maxBufferedBytes: 65536, maxPendingHandshakes: 9, maxFailedResumes: 4, tombstoneTtl: 0,
-      retention: { maxCount: 30, maxAgeMs: 60000 }, instanceTtl: 9000, allowedOrigins: ['https://a.example', 'https://b.example'],
+      retention: { maxCount: 30, maxAgeMs: 60000 }, instanceTtl: 9000, backlog: 64, allowedOrigins: ['https://a.example', 'https://b.example'],
     });
     const only = parseCli(['--retention-max-age', '5']);
     expect(only.help ? undefined : only.options.retention).toEqual({ maxAgeMs: 5 });
