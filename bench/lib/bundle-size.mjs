@@ -4,6 +4,8 @@
 import { build, analyzeMetafile } from 'esbuild';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,6 +23,22 @@ export function weigh(code) {
     }).length,
   };
 }
+
+/**
+ * esbuild plugin: a relative import of `x.js` (a TypeScript source `x.ts`) takes `x.browser.ts`
+ * where one exists, as our rollup browser builds do (rollup.config.mjs, `browserVariants`), so a
+ * bundle of the sources matches the shipped browser files.
+ */
+const browserVariants = {
+  name: 'browser-variants',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (!args.importer.endsWith('.ts')) return undefined;
+      const variant = resolve(dirname(args.importer), args.path).replace(/\.(js|ts)$/, '.browser.ts');
+      return existsSync(variant) ? { path: variant } : undefined;
+    });
+  },
+};
 
 /**
  * Bundle `source` (an ES module text that imports what an application would) and weigh it.
@@ -42,6 +60,7 @@ export async function bundleSize(source, { analyze = false } = {}) {
     logLevel: 'silent',
     legalComments: 'none',
     define: { 'process.env.NODE_ENV': '"production"' },
+    plugins: [browserVariants],
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error('esbuild produced no output');
