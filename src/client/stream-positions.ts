@@ -102,10 +102,19 @@ export class StreamPositions {
       return { deliver: this.#accept(m) };
     }
     if (m.epoch !== p.epoch) {
-      // History of the old epoch is gone; offsets restart. Start over from this message.
+      // The stream was recreated: what the old epoch held past our position is gone for good
+      // (reported), and offsets restart at 1 in the new one.
+      const epochChanged = { stream: m.stream, from: p.offset + 1 };
       this.#buffers.delete(m.stream);
       this.#resyncing.delete(m.stream);
-      return { deliver: this.#accept(m), epochChanged: { stream: m.stream, from: p.offset + 1 } };
+      if (m.offset <= 1) return { deliver: this.#accept(m), epochChanged };
+      // Messages of the new epoch came before this one (published while its live feed was not
+      // ours, e.g. during a store failover): fetch them from offset 1 like any hole. What the new
+      // epoch no longer holds comes back as ERR_HISTORY_GAP, and `skipGap` starts at this message.
+      this.#positions.set(m.stream, { epoch: m.epoch, offset: 0 });
+      this.#buffers.set(m.stream, new Map([[m.offset, m]]));
+      this.#resyncing.add(m.stream);
+      return { deliver: [], epochChanged, resync: { type: 'RESYNC', stream: m.stream, epoch: m.epoch, from: 1 } };
     }
     if (m.offset <= p.offset) return { deliver: [] }; // a replay overlapping live traffic
     if (m.offset === p.offset + 1) return { deliver: this.#accept(m) };

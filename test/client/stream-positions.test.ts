@@ -49,6 +49,33 @@ describe('StreamPositions', () => {
     expect(r.epochChanged).toEqual({ stream: 'room:a', from: 10 });
   });
 
+  it('on a new epoch first seen past offset 1, fetches the new epoch from offset 1 before delivering', () => {
+    const p = new StreamPositions(1000, { 'room:a': { epoch: 'e1', offset: 9 } });
+    const r = p.receive(m(3, 'room:a', 'e2'));
+    expect(r.deliver).toEqual([]);
+    expect(r.epochChanged).toEqual({ stream: 'room:a', from: 10 });
+    expect(r.resync).toEqual({ type: 'RESYNC', stream: 'room:a', epoch: 'e2', from: 1 });
+    expect(p.get('room:a')).toEqual({ epoch: 'e2', offset: 0 });
+    // the answer: 1 and 2, then the resent 3 (already buffered)
+    expect(p.receive(m(4, 'room:a', 'e2')).resync).toBeUndefined(); // one RESYNC in flight
+    expect(p.receive(m(1, 'room:a', 'e2')).deliver.map((x) => x.offset)).toEqual([1]);
+    expect(p.receive(m(2, 'room:a', 'e2')).deliver.map((x) => x.offset)).toEqual([2, 3, 4]);
+    expect(p.receive(m(3, 'room:a', 'e2')).deliver).toEqual([]);
+    expect(p.isResyncing('room:a')).toBe(false);
+    expect(p.get('room:a')).toEqual({ epoch: 'e2', offset: 4 });
+  });
+
+  it('when the new epoch no longer holds its start, skips to the first message it has', () => {
+    const p = new StreamPositions(1000, { 'room:a': { epoch: 'e1', offset: 9 } });
+    p.receive(m(5, 'room:a', 'e2'));
+    // the server replays what it still holds (4), then ERR_HISTORY_GAP
+    expect(p.receive(m(4, 'room:a', 'e2')).deliver).toEqual([]);
+    const skipped = p.skipGap('room:a');
+    expect(skipped.from).toBe(1);
+    expect(skipped.deliver.map((x) => x.offset)).toEqual([4, 5]);
+    expect(p.get('room:a')).toEqual({ epoch: 'e2', offset: 5 });
+  });
+
   // Whatever order and duplication the network produces, with RESYNC answered by a replay from
   // the hole, the application sees 1..n exactly once and in order.
   it('exactly once and in order for any arrival order with duplicates (property)', () => {
