@@ -287,7 +287,7 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
   await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
   const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
   const gaps: StreamGap[] = [];
-  const plan: Array<{ stream: string; after: number }> = [];
+  const plan: Array<{ stream: string; after: number; info: StreamInfo }> = [];
   const answerRooms: Record<string, RoomPosition> = {};
   streams.forEach((stream, i) => {
     const info = infos[i]!;
@@ -297,9 +297,11 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
     const decision = decide(stream, from, info);
     if (decision.gap) gaps.push(decision.gap);
     setCursor(conn, stream, info.epoch, decision.after);
-    if (decision.after < info.lastOffset) plan.push({ stream, after: decision.after });
+    if (decision.after < info.lastOffset) plan.push({ stream, after: decision.after, info });
   });
   const first = gaps[0];
+  // The answer, the replay and REPLAY_DONE leave in one write when the replay needs no store call.
+  hub.delivery.hold(conn);
   conn.send({
     type: 'STATE_RECOVERED',
     v: PROTOCOL_VERSION,
@@ -318,8 +320,9 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
   observe(hub, 'reconnect', started);
   // The gates stay closed until each stream's replay is done: live entries wait behind it.
   let replayed = 0;
-  for (const { stream, after } of plan) {
-    const result = await hub.delivery.replay(conn, stream, after);
+  for (const { stream, after, info } of plan) {
+    // The bounds just read (after watching) answer the first read: kept entries need no store call.
+    const result = await hub.delivery.replay(conn, stream, after, undefined, false, info);
     replayed += result.replayed;
     // Trimmed between the bounds check and the read: say so rather than leave a silent hole.
     if (result.gapFrom !== undefined) conn.sendError('ERR_HISTORY_GAP', `history of ${stream} no longer covers offset ${result.gapFrom}`, { stream });

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../../src/server/stores/redis.js';
 import { REDIS_URL, deleteKeys, redisAvailable, uniquePrefix } from '../helpers/redis.js';
 import { TestClient, connectNew, startServer, teardown } from './helpers.js';
 
@@ -48,5 +50,58 @@ describe.skipIf(!redisUp)('two server instances sharing Redis', () => {
     expect((await resumed.closed).code).toBe(4002);
     const health = await fetch(a.url.replace('ws', 'http') + '/healthz');
     expect(await health.json()).toMatchObject({ status: 'ok', kind: 'redis' });
+  });
+});
+
+/** A command client that records the start and limit of every READ script call (`[after, limit]`). */
+function readRecordingClient(): { client: Redis; reads: Array<[number, number]> } {
+  const client = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  const reads: Array<[number, number]> = [];
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+    // EVALSHA sha 2 streamKey metaKey now epoch after limit ...: READ is the script with 2 keys and a limit.
+    if ((command.name === 'evalsha' || command.name === 'eval') && String(command.args[2]).includes(':stream:') && Number(command.args[1]) === 2) {
+      reads.push([Number(command.args[6]), Number(command.args[7])]);
+    }
+    return send(command as never, stream as never);
+  }) as typeof client.sendCommand;
+  return { client, reads };
+}
+
+describe.skipIf(!redisUp)('resume reads with Redis', () => {
+  it('replays entries another resume just read from the bounds it read, without reading the stream again', async () => {
+    const { client: redis, reads } = readRecordingClient();
+    const store = new RedisStore({ client: redis, keyPrefix: `${keyPrefix}reads:`, onError: () => undefined });
+    try {
+      const server = await startServer({ store });
+      const { client: a, session: first } = await connectNew(server, ['r']);
+      const { client: b, session: second } = await connectNew(server, ['r']);
+      const { client: publisher } = await connectNew(server, ['r']);
+      a.ws.terminate();
+      b.ws.terminate();
+      await Promise.all([a.closed, b.closed]);
+      const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
+      for (const [i, id] of ids.entries()) {
+        publisher.send({ type: 'MESSAGE', seq: i + 1, id, room: 'r', data: i });
+        await publisher.next('ACK');
+      }
+      const resume = async (session: typeof first): Promise<string[]> => {
+        const client = await TestClient.open(server.url);
+        client.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0 });
+        expect(await client.next('STATE_RECOVERED')).toMatchObject({ recovered: true });
+        const got = (await client.messages('room:r', ids.length)).map((m) => m.id);
+        expect((await client.next('REPLAY_DONE')).replayed).toBe(ids.length);
+        return got;
+      };
+      expect(await resume(first)).toEqual(ids);
+      reads.length = 0;
+      // The second session misses the same entries: the bounds of its two streams are all it reads.
+      expect(await resume(second)).toEqual(ids);
+      expect(reads).toEqual([[0, 0], [0, 0]]);
+    } finally {
+      await store.close();
+      redis.disconnect();
+    }
   });
 });

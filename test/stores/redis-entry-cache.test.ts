@@ -64,40 +64,78 @@ describe('EntryCache', () => {
   });
 });
 
-/** A command client that records the limit argument of every READ script call. */
-function recordingClient(): { client: Redis; readLimits: number[] } {
+/** A command client that records the start and limit arguments of every READ script call. */
+function recordingClient(): { client: Redis; reads: Array<[number, number]> } {
   const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
   client.on('error', () => undefined);
-  const readLimits: number[] = [];
+  const reads: Array<[number, number]> = [];
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
     // EVALSHA sha 2 streamKey metaKey now epoch after limit ...: READ is the script with 2 keys and a limit.
     if ((command.name === 'evalsha' || command.name === 'eval') && String(command.args[2]).includes(':stream:') && Number(command.args[1]) === 2) {
-      readLimits.push(Number(command.args[7]));
+      reads.push([Number(command.args[6]), Number(command.args[7])]);
     }
     return send(command as never, stream as never);
   }) as typeof client.sendCommand;
-  return { client, readLimits };
+  return { client, reads };
 }
 
 describe.skipIf(!redisUp)('RedisStore entry cache', () => {
-  it('reads a range again with a bounds-only call, and the same entries', async () => {
-    const { client, readLimits } = recordingClient();
+  it('reads a range again with one call for what follows the kept entries, and the same entries', async () => {
+    const { client, reads } = recordingClient();
     const store = new RedisStore({ client, keyPrefix: `${base}again:`, onError: () => undefined });
     try {
       for (let i = 1; i <= 5; i++) await store.append('room:r', entry(`m${i}`), KEEP_ALL);
       const first = await store.read('room:r', 1, 200);
-      readLimits.length = 0;
+      reads.length = 0;
       const second = await store.read('room:r', 1, 200);
       expect(second.entries.map((e) => e.id)).toEqual(['m2', 'm3', 'm4', 'm5']);
       expect(second.entries).toEqual(first.entries);
       expect(second.info).toEqual(first.info);
-      expect(readLimits).toEqual([0]);
-      // An entry appended since: the read goes to Redis and returns it.
+      // Offsets 2..5 are kept: only what follows them is read (and the bounds with it).
+      expect(reads).toEqual([[5, 196]]);
+      // An entry appended since: still one call, which brings it.
+      reads.length = 0;
       await store.append('room:r', entry('m6'), KEEP_ALL);
       const third = await store.read('room:r', 1, 200);
       expect(third.entries.map((e) => e.id)).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
       expect(third.info.lastOffset).toBe(6);
+      expect(reads).toEqual([[5, 196]]);
+      // A read within the kept entries: a bounds read, shared with every other of its turn.
+      reads.length = 0;
+      const [within, bounds] = await Promise.all([store.read('room:r', 2, 2), store.info('room:r')]);
+      expect(within.entries.map((e) => e.id)).toEqual(['m3', 'm4']);
+      expect(bounds).toEqual(third.info);
+      expect(reads).toEqual([[0, 0]]);
+    } finally {
+      await store.close();
+      client.disconnect();
+    }
+  });
+
+  it('answers from kept entries with no call when the caller holds bounds that cover them', async () => {
+    const { client, reads } = recordingClient();
+    const store = new RedisStore({ client, keyPrefix: `${base}known:`, onError: () => undefined });
+    try {
+      for (let i = 1; i <= 5; i++) await store.append('room:k', entry(`m${i}`), KEEP_ALL);
+      await store.read('room:k', 0, 200);
+      const known = await store.info('room:k');
+      reads.length = 0;
+      const replay = await store.read('room:k', 2, 200, known);
+      expect(replay.entries.map((e) => e.id)).toEqual(['m3', 'm4', 'm5']);
+      expect(replay.info).toEqual(known);
+      expect(reads).toEqual([]);
+      // Bounds the kept entries do not cover (appended since, or another epoch): read from Redis.
+      await store.append('room:k', entry('m6'), KEEP_ALL);
+      const newer = await store.info('room:k');
+      reads.length = 0;
+      expect((await store.read('room:k', 2, 200, newer)).entries.map((e) => e.id)).toEqual(['m3', 'm4', 'm5', 'm6']);
+      expect(reads).toEqual([[5, 197]]);
+      reads.length = 0;
+      const other = await store.read('room:k', 2, 200, { ...newer, epoch: 'another' });
+      expect(other.entries.map((e) => e.id)).toEqual(['m3', 'm4', 'm5', 'm6']);
+      expect(other.info.epoch).toBe(newer.epoch);
+      expect(reads.length).toBe(1);
     } finally {
       await store.close();
       client.disconnect();

@@ -5,7 +5,7 @@
  * published during the replay is delivered once, after it.
  */
 import { encodeFrame } from '../../protocol/index.js';
-import type { EntryListener, StreamEntry, Store } from '../stores/store.js';
+import type { EntryListener, StreamEntry, StreamInfo, Store } from '../stores/store.js';
 import type { Connection, Cursor } from '../connection.js';
 import { advance, toFrame } from '../connection.js';
 import { SharedFrame } from './shared-frame.js';
@@ -123,8 +123,9 @@ export class Delivery {
    * as replayed `NEW_MESSAGE`s. At a hole in history (trimmed since the caller looked) it reports
    * where the hole starts and goes on with what history still holds, so nothing retained waits
    * for a `RESYNC`. With `resend`, entries go out even at or below the cursor (answering `RESYNC`).
+   * `known`: the stream's bounds as the caller read them after watching it (see `Store.read`).
    */
-  async replay(conn: Connection, stream: string, afterOffset: number, upTo = Number.MAX_SAFE_INTEGER, resend = false): Promise<ReplayResult> {
+  async replay(conn: Connection, stream: string, afterOffset: number, upTo = Number.MAX_SAFE_INTEGER, resend = false, known?: StreamInfo): Promise<ReplayResult> {
     let after = afterOffset;
     let replayed = 0;
     let gapFrom: number | undefined;
@@ -132,7 +133,8 @@ export class Delivery {
     for (;;) {
       // A connection closed meanwhile (taken over, cut) recovers elsewhere: stop reading for it.
       if (conn.ws.readyState !== conn.ws.OPEN) return done();
-      const { info, entries } = await this.store.read(stream, after, REPLAY_BATCH);
+      const { info, entries } = await this.store.read(stream, after, REPLAY_BATCH, known);
+      known = undefined;
       const first = entries[0];
       if (after < info.lastOffset && (first === undefined ? info.firstOffset > after + 1 : first.offset > after + 1)) {
         gapFrom ??= after + 1;
@@ -163,6 +165,11 @@ export class Delivery {
       }
       if (entries.length < REPLAY_BATCH || after >= info.lastOffset) return done();
     }
+  }
+
+  /** Hold `conn`'s writes until this batch ends, so what is sent before a replay leaves with it. */
+  hold(conn: Connection): void {
+    conn.hold(this.batch);
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Entries the Redis store read recently, kept decoded so that the next reads of the same range
  * (the sessions of a room resuming after a storm, each replaying the same missed entries) need
- * only the stream's bounds from Redis, not the entries again.
+ * at most the stream's bounds and what follows the kept entries from Redis, not the entries again.
  */
 import type { StreamEntry, StreamInfo } from './store.js';
 
@@ -37,6 +37,18 @@ export class EntryCache {
   /** Whether the entry at `offset` of `stream` (any epoch) is kept: a bounds read may then answer. */
   holds(stream: string, offset: number): boolean {
     return this.#streams.get(stream)?.has(offset) === true;
+  }
+
+  /**
+   * How many entries from `from` on (at most `max`) are kept back to back, in any epoch: a read
+   * of that range needs only what comes after them, with bounds to check them against.
+   */
+  run(stream: string, from: number, max: number): number {
+    const kept = this.#streams.get(stream);
+    if (kept === undefined) return 0;
+    let n = 0;
+    while (n < max && kept.has(from + n)) n++;
+    return n;
   }
 
   /**

@@ -322,16 +322,31 @@ export class RedisStore implements Store {
    * Identical reads made in the same turn (the sessions of a room resuming together after a
    * storm) share one script call and its decoded entries. A read joins only one that is not sent
    * yet, so its answer is never older than the caller's call: sharing cannot miss an entry.
+   * Entries kept from earlier reads are not read again: with `known` bounds that cover them the
+   * read makes no call at all, otherwise one call reads what follows them and brings the fresh
+   * bounds they are checked against.
    */
-  async read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
+  async read(stream: string, afterOffset: number, limit: number, known?: StreamInfo): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
     const after = Math.max(0, Math.floor(afterOffset));
     const count = Math.max(0, Math.floor(limit));
-    if (count > 0 && this.#entryCache.holds(stream, after + 1)) {
-      // Kept from an earlier read: fresh bounds (a read sent after this call) are enough.
-      const { info } = await this.read(stream, 0, 0);
-      const entries = this.#entryCache.covering(stream, info, after, count);
-      if (entries !== undefined) return { info, entries };
+    if (known !== undefined) {
+      const entries = this.#entryCache.covering(stream, known, after, count);
+      if (entries !== undefined) return { info: { ...known }, entries };
     }
+    const kept = this.#entryCache.run(stream, after + 1, count);
+    if (kept > 0) {
+      const tail = await this.#sharedRead(stream, after + kept, count - kept);
+      // The tail's bounds were read after this call: the kept head still answers if they cover it.
+      const head = this.#entryCache.covering(stream, tail.info, after, kept);
+      if (head !== undefined && (head.length === kept || tail.entries.length === 0)) return { info: tail.info, entries: head.concat(tail.entries) };
+    }
+    return this.#sharedRead(stream, after, count);
+  }
+
+  /** One read, joining an identical one of this turn that is not sent yet (see `read`). */
+  async #sharedRead(stream: string, after: number, count: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }> {
+    // Without entries the start does not matter: every bounds read of the turn is one call.
+    if (count === 0) after = 0;
     const key = `${stream}\n${after}\n${count}`;
     let pending = this.#pendingReads.get(key);
     if (pending === undefined) {

@@ -190,8 +190,11 @@ export interface Store {
    * Entries after `afterOffset`, oldest first, at most `limit`; with the stream's bounds (a read
    * touches the stream: see `Retention.idleTtlMs`). The
    * entries may be shared with other readers (and listeners): do not mutate them.
+   * `known`: bounds of the stream that the caller read after it subscribed (with `info` or a
+   * read). A store may then answer as of those bounds, from entries it keeps, without reading
+   * again: what was appended since reaches the caller's subscription anyway.
    */
-  read(stream: string, afterOffset: number, limit: number): Promise<{ info: StreamInfo; entries: StreamEntry[] }>;
+  read(stream: string, afterOffset: number, limit: number, known?: StreamInfo): Promise<{ info: StreamInfo; entries: StreamEntry[] }>;
   /** The stream's epoch and bounds (creating its epoch if the stream is new). */
   info(stream: string): Promise<StreamInfo>;
   /**
