@@ -73,6 +73,8 @@ export async function handleHandshake(hub: Hub, conn: Connection, frame: HelloFr
       return;
     }
     const reason = outcome;
+    // Streams watched beside a resume that then failed belong to that session, not the new one.
+    await hub.delivery.unwatchAll(conn);
     if (reason === 'limited' || reason === 'gone') return;
     hub.metrics.recoveries.inc({ result: 'new_session' });
     await startSession(hub, conn, user, frame.rooms ?? [], reason);
@@ -169,6 +171,28 @@ interface Resumed {
   takeover: boolean;
   /** The credentials named a user past `maxSessionsPerUser`: resumed anonymous instead. */
   bindingRefused: boolean;
+  /** The session's streams as the first read named them, watched and read beside the attach. */
+  early?: Early;
+}
+
+/** Streams watched, then their bounds read, while the resume's attach is under way. */
+interface Early {
+  streams: string[];
+  infos: Promise<StreamInfo[]>;
+}
+
+/**
+ * Watch the streams of `session` (as its first read gave them) and read their bounds, without
+ * waiting: the reads leave with the attach in one write to the store, so `recover` has its bounds
+ * one round trip sooner. Watching first keeps the rule that nothing published after the bounds is
+ * missed; the gates stay closed, so nothing reaches the connection before its session is attached.
+ */
+function watchEarly(hub: Hub, conn: Connection, session: SessionRecord): Early {
+  const streams = [...Object.keys(session.rooms).map(roomStream), sessionStream(session.id)];
+  const infos = Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0))).then(() => Promise.all(streams.map((s) => hub.store.info(s))));
+  // Awaited by `recover`; a resume that fails before then drops it.
+  infos.catch(() => {});
+  return { streams, infos };
 }
 
 /** Check, rotate and attach the session named by `frame`; the reason it cannot be resumed, or the attached session. */
@@ -234,7 +258,9 @@ async function rotateAndAttach(
   const rotation = { tokenHash, prevTokenHash, user: boundUser };
   let previous: string | null | undefined;
   let current: SessionRecord | null = null;
+  let early: Early | undefined;
   if (hub.store.resumeSession) {
+    early = watchEarly(hub, conn, session);
     // Rotation, attach and the read of the session as attached: one atomic store call.
     // Only if the presented token is still valid: a resume elsewhere may have retired it since
     // the check above (it held the newer token), and must then keep the session.
@@ -271,7 +297,7 @@ async function rotateAndAttach(
     if (current.tokenHash !== tokenHash || current.prevTokenHash !== prevTokenHash) await hub.store.updateSession(session.id, { tokenHash, prevTokenHash });
   }
   conn.session = localSession(session.id, boundUser, current.rooms, current.positions);
-  return { token, user: boundUser, record: current, takeover: previous !== null, bindingRefused };
+  return { token, user: boundUser, record: current, takeover: previous !== null, bindingRefused, ...(early ? { early } : {}) };
 }
 
 /**
@@ -284,8 +310,20 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
   const session = current;
   const roomNames = Object.keys(current.rooms);
   const streams = [...roomNames.map(roomStream), sessionStream(session.id)];
-  await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
-  const infos = await Promise.all(streams.map((s) => hub.store.info(s)));
+  const early = resumed.early;
+  let infos: StreamInfo[];
+  if (early !== undefined && early.streams.length === streams.length && early.streams.every((s, i) => s === streams[i])) {
+    infos = await early.infos;
+  } else {
+    // The rooms changed between the first read and the attach (another connection of the
+    // session joined or left meanwhile): watch and read what the session holds now.
+    if (early !== undefined) {
+      await early.infos.catch(() => {});
+      for (const stream of early.streams) if (!streams.includes(stream)) await hub.delivery.unwatch(conn, stream);
+    }
+    await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
+    infos = await Promise.all(streams.map((s) => hub.store.info(s)));
+  }
   const gaps: StreamGap[] = [];
   const plan: Array<{ stream: string; after: number; info: StreamInfo }> = [];
   const answerRooms: Record<string, RoomPosition> = {};
