@@ -78,6 +78,51 @@ describe('StreamFeed (pure delivery logic behind the Redis store\'s subscription
     expect(seen).toEqual(['E1', 'E8', 'E9', 'F1']);
   });
 
+  it('fills a new epoch from its start when pub/sub missed its first entries', async () => {
+    // The stream holds E1..E3 and then, recreated (Redis lost it), F1..F4.
+    let epoch = 'E';
+    const reads: string[] = [];
+    const read: FeedReader = async (after, limit) => {
+      reads.push(`${epoch}>${after}`);
+      const last = epoch === 'E' ? 3 : 4;
+      const entries: StreamEntry[] = [];
+      for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
+      return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
+    };
+    const feed = new StreamFeed(read, (error) => { throw error; });
+    const seen: string[] = [];
+    feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
+    feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 0 });
+    for (const o of [1, 2, 3]) feed.push(e(o));
+    epoch = 'F';
+    // A live entry of the new epoch past offset 1: F1 and F2 went by while pub/sub was down.
+    feed.push(e(3, 'F'));
+    feed.push(e(4, 'F')); // arrives while the fill runs
+    await tick();
+    expect(seen).toEqual(['E1', 'E2', 'E3', 'F1', 'F2', 'F3', 'F4']);
+    expect(reads).toEqual(['F>3', 'F>0']);
+  });
+
+  it('reads a new epoch from its start when a reconnect finds the stream recreated', async () => {
+    let epoch = 'E';
+    const read: FeedReader = async (after, limit) => {
+      const last = epoch === 'E' ? 5 : 2;
+      const entries: StreamEntry[] = [];
+      for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
+      return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
+    };
+    const feed = new StreamFeed(read, () => undefined);
+    const seen: string[] = [];
+    feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
+    feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 5 });
+    epoch = 'F';
+    feed.resync();
+    await tick();
+    feed.push(e(2, 'F')); // pub/sub's copy of an entry the fill delivered
+    feed.push(e(3, 'F'));
+    expect(seen).toEqual(['F1', 'F2', 'F3']);
+  });
+
   it('delivers what waited when history cannot be read, instead of holding it forever', async () => {
     const feed = new StreamFeed(async () => { throw new Error('down'); }, () => undefined);
     const seen: number[] = [];

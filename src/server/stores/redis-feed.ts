@@ -17,7 +17,9 @@ const FILL_BATCH = 500;
  * arrives past a hole or the connection comes back (`resync`), reads the missing entries from
  * the stream and delivers them first; entries arriving meanwhile wait in a buffer. Entries at
  * or below the last delivered offset (a fill overlapping pub/sub) are dropped. When history no
- * longer covers the hole (trimmed), listeners see the jump, exactly as a client would.
+ * longer covers the hole (trimmed), listeners see the jump, exactly as a client would. When the
+ * stream was recreated meanwhile (a new epoch, e.g. after a Redis restart), the fill reads the
+ * new epoch from its start, and a live entry of a new epoch past offset 1 waits for that fill.
  *
  * @internal
  */
@@ -74,6 +76,13 @@ export class StreamFeed {
         this.#fill();
         return;
       }
+    } else if (this.#epoch !== undefined && entry.offset > 1) {
+      // The stream was recreated (a new epoch) and pub/sub missed its first entries (its
+      // connection was down meanwhile, as in a Redis restart): fill them from the start first,
+      // so listeners see the new epoch from offset 1, not from wherever pub/sub came back.
+      this.#buffer.push(entry);
+      this.#fill();
+      return;
     }
     this.#deliver(entry);
   }
@@ -111,7 +120,14 @@ export class StreamFeed {
     let after = from;
     for (let round = 0; round < 1000; round++) {
       const { info, entries } = await this.#read(after, FILL_BATCH);
-      if (info.epoch !== epoch || this.listeners.size === 0) return;
+      if (this.listeners.size === 0) return;
+      if (info.epoch !== epoch) {
+        // The stream now holds a new epoch: its entries past `after` are not the ones after our
+        // last; read the new epoch from its start instead.
+        epoch = info.epoch;
+        after = 0;
+        continue;
+      }
       for (const entry of entries) {
         if (this.#last === undefined || entry.offset > this.#last || entry.epoch !== this.#epoch) this.#deliver(entry);
       }
