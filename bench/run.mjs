@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench` (full) and `npm run bench -- --quick` (scaled down, said so in the output).
-// Options: --only=size,cost,fake,outage,storm,memory,fanout   --runs=N (override)
+// Options: --only=size,cost,fake,outage,storm,memory,fanout,state   --runs=N (override)
 //          --out=DIR (write the results there instead of bench/results: for trial runs)
 //          --ours-only (skip the peers' rows: for trial runs; never for the published table)
 // Writes bench/results/latest.json, latest.md and outage.svg (a --only run merges into the
@@ -18,6 +18,7 @@ import { runOutage, OUTAGE_LIBS } from './suites/outage.mjs';
 import { runStorm, STORM_VARIANTS } from './suites/storm.mjs';
 import { runMemory, MEMORY_VARIANTS } from './suites/memory.mjs';
 import { runFanout, FANOUT_VARIANTS } from './suites/fanout.mjs';
+import { runState, STATE_VARIANTS } from './suites/state.mjs';
 import { renderMarkdown } from './lib/report-md.mjs';
 import { renderOutageSvg } from './lib/outage-svg.mjs';
 
@@ -41,6 +42,7 @@ const PLAN = quick
       storm: { clients: 200, rooms: 10, perRoom: 50, processes: 1, maxMs: 30_000 },
       memory: { sessions: 500, missed: 10, processes: 1 },
       fanout: { subscribers: 100, count: 1000, rateHz: 50, latencyMs: 2000 },
+      state: { clients: 50, K: 40, intervalMs: 200, steadyMs: 2000, downMs: 3000, convergeMs: 30_000, processes: 1 },
     }
   : {
       mode: 'full',
@@ -52,6 +54,7 @@ const PLAN = quick
       storm: { clients: 1000, rooms: 10, perRoom: 50, processes: 2, maxMs: 60_000 },
       memory: { sessions: 5000, missed: 10, processes: 2 },
       fanout: { subscribers: 100, count: 10_000, rateHz: 50, latencyMs: 10_000 },
+      state: { clients: 100, K: 40, intervalMs: 200, steadyMs: 2000, downMs: 3000, convergeMs: 60_000, processes: 1 },
     };
 if (runsArg) PLAN.runs = PLAN.fakeRuns = runsArg;
 
@@ -101,8 +104,12 @@ try {
   if (want('storm')) results.storm = { plan: PLAN.storm, runs: PLAN.runs, variants: await runStorm({ runs: PLAN.runs, ...PLAN.storm, variants: noRedis(withOurs(STORM_VARIANTS)), log, redisPrefix }) };
   if (want('memory')) results.memory = { plan: PLAN.memory, runs: PLAN.runs, variants: await runMemory({ runs: PLAN.runs, ...PLAN.memory, variants: withOurs(MEMORY_VARIANTS), log }) };
   if (want('fanout')) results.fanout = { plan: PLAN.fanout, runs: PLAN.runs, variants: await runFanout({ runs: PLAN.runs, ...PLAN.fanout, variants: withOurs(FANOUT_VARIANTS), log }) };
+  if (want('state')) {
+    if (!redisOk) notes.push('state: ours needs Redis for this figure (its state must survive the kill): skipped');
+    results.state = { plan: PLAN.state, runs: PLAN.runs, variants: await runState({ runs: PLAN.runs, ...PLAN.state, variants: noRedis(withOurs(STATE_VARIANTS)), log, redisPrefix }) };
+  }
   const at = new Date().toISOString();
-  for (const k of ['cost', 'fake', 'outage', 'storm', 'memory', 'fanout']) if (want(k) && results[k]) results[k].measuredAt = at;
+  for (const k of ['cost', 'fake', 'outage', 'storm', 'memory', 'fanout', 'state']) if (want(k) && results[k]) results[k].measuredAt = at;
 } finally {
   killAll();
   if (redisOk) {

@@ -159,6 +159,32 @@ export function renderMarkdown(report) {
     out.push('');
   }
 
+  if (r.state) {
+    const p = r.state.plan;
+    const v = r.state.variants;
+    out.push(`## 6. Shared state through a server kill (${p.clients} clients in one room, ${p.K} events each, one per ${p.intervalMs} ms; server SIGKILLed after ${p.steadyMs / 1000} s, down ${p.downMs / 1000} s, restarted on the same port; ${r.state.runs} run(s))`);
+    out.push('');
+    if (r.state.measuredAt) out.push(`_Measured ${r.state.measuredAt}._`, '');
+    out.push(
+      table(
+        ['server', 'converged after restart', 'after the last dispatch', 'events sent / lost / duplicated / reordered', 'dispatch: resolved / rejected / pending', 'defects: rejected but applied / resolved but missing / version', 'replicas diverged at the end', 'final version (expected)', 'bytes received per version per client (frames)', 'server CPU ms'],
+        Object.entries(v).map(([k, x]) => [
+          x && k.startsWith('ours') ? `**${k}**` : k,
+          fig(x.convergedAfterRestartMs, 0, ' ms'),
+          fig(x.convergedAfterLastDispatchMs, 0, ' ms'),
+          `${fig(x.sent)} / ${fig(x.lost)} / ${fig(x.duplicated)} / ${fig(x.reordered)}`,
+          `${fig(x.resolved)} / ${fig(x.rejected)}${med(x.rejected) ? ` (${x.rejectedCodes})` : ''} / ${fig(x.pending)}`,
+          `${fig(x.rejectedButApplied)} / ${fig(x.resolvedButMissing)} / ${fig(x.versionDefects)}`,
+          fig(x.diverged),
+          `${fig(x.finalVersion)} (${fig(x.expectedVersion)})`,
+          `${fig(x.bytesPerUpdate)} B (${fig(x.framesPerUpdate, 2)}); full value ${fig(x.fullValueBytes)} B`,
+          `${fig(x.serverCpuMs)}${errs(x)}${x.findings?.length ? ` ⚠ findings in ${x.findings.length} run(s): see latest.json` : ''}`,
+        ]),
+      ),
+    );
+    out.push('');
+  }
+
   out.push('## Versions');
   out.push('');
   out.push(table(['package', 'version'], Object.entries(m.versions).map(([k, x]) => [k, x ?? '–'])));

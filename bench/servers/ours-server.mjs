@@ -1,5 +1,6 @@
 // Our reference server (dist/server/index.js) on an http server that records upgrades.
-// Config: { port, redis: bool, redisPrefix, sessionTtl, serverOptions }.
+// Config: { port, redis: bool, redisPrefix, sessionTtl, serverOptions } (serverOptions.state:
+// the `state` option, its reducerModule a path or file URL, so it travels as JSON).
 // BENCH_CPU_PROF=<dir>: profile this process until `close` (see "Profiling" in bench/README.md).
 import { createServer as createHttp } from 'node:http';
 import { config, listen, start, filler } from './common.mjs';
@@ -51,6 +52,11 @@ start({
     publish: async ({ room, count, size = 100, prefix = 's' }) => {
       for (let i = 0; i < count; i++) await server.publish(room, { id: `${prefix}${i}`, t: performance.timeOrigin + performance.now(), data: filler(size) });
       return {};
+    },
+    // the state figure's final state (needs the `state` option)
+    getState: async ({ scope }) => {
+      const { version, value } = await server.getState(scope);
+      return { version, value };
     },
     cpu: () => {
       profiler?.mark();
