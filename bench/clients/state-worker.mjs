@@ -57,25 +57,31 @@ async function connectOurs(c, { base, room }) {
 async function connectSio(c, { base, room, sioRetries, sioAckTimeoutMs }) {
   const { io } = await import('socket.io-client');
   let held = null;
+  // the first state after a (re)connect is taken whatever its version (a restarted server starts again at 0)
+  let fresh = true;
   let bytesIn = 0;
   let framesIn = 0;
   c.attempts.push(Date.now());
   const socket = io(base, { transports: ['websocket'], forceNew: true, query: { room }, retries: sioRetries, ackTimeout: sioAckTimeoutMs });
   socket.io.on('reconnect_attempt', () => c.attempts.push(Date.now()));
   socket.io.on('open', () => {
-    // every engine.io frame received, as text (this transport sends no binary here)
+    // every engine.io message received (the socket.io packet inside it, as text)
     socket.io.engine.on('data', (d) => {
       framesIn++;
-      bytesIn += typeof d === 'string' ? Buffer.byteLength(d) : d.byteLength ?? 0;
+      bytesIn += typeof d === 'string' ? Buffer.byteLength(d) : (d.byteLength ?? 0);
     });
   });
   socket.on('state', (s) => {
-    if (held === null || s.version > held.version) {
+    if (fresh || held === null || s.version > held.version) {
+      fresh = false;
       held = { version: s.version, value: s.value };
       c.onState(s.version);
     }
   });
-  socket.on('connect', () => c.opens.push(Date.now()));
+  socket.on('connect', () => {
+    fresh = true;
+    c.opens.push(Date.now());
+  });
   socket.on('disconnect', () => c.closes.push(Date.now()));
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('socket.io: no connect within 30 s')), 30_000);

@@ -167,18 +167,21 @@ export function renderMarkdown(report) {
     if (r.state.measuredAt) out.push(`_Measured ${r.state.measuredAt}._`, '');
     out.push(
       table(
-        ['server', 'converged after restart', 'after the last dispatch', 'events sent / lost / duplicated / reordered', 'dispatch: resolved / rejected / pending', 'defects: rejected but applied / resolved but missing / version', 'replicas diverged at the end', 'final version (expected)', 'bytes received per version per client (frames)', 'server CPU ms'],
+        ['server', 'converged after restart', 'after the last dispatch', 'events sent / lost / duplicated / reordered', 'of which in flight at the kill / sent while disconnected', 'dispatch: resolved / of them without version / rejected / pending', 'defects: rejected but applied / resolved but missing / version', 'replicas diverged at the end', 'final version (expected)', 'bytes received per version per client', 'frames per version', 'full value at the end', 'CPU ms: server / clients'],
         Object.entries(v).map(([k, x]) => [
           x && k.startsWith('ours') ? `**${k}**` : k,
           fig(x.convergedAfterRestartMs, 0, ' ms'),
           fig(x.convergedAfterLastDispatchMs, 0, ' ms'),
           `${fig(x.sent)} / ${fig(x.lost)} / ${fig(x.duplicated)} / ${fig(x.reordered)}`,
-          `${fig(x.resolved)} / ${fig(x.rejected)}${med(x.rejected) ? ` (${x.rejectedCodes})` : ''} / ${fig(x.pending)}`,
-          `${fig(x.rejectedButApplied)} / ${fig(x.resolvedButMissing)} / ${fig(x.versionDefects)}`,
+          `${fig(x.inflightAtKill)} / ${fig(x.dispatchedDuringOutage)}`,
+          `${fig(x.resolved)} / ${fig(x.resolvedNoVersion)} / ${fig(x.rejected)}${med(x.rejected) ? ` (${x.rejectedCodes})` : ''} / ${fig(x.pending)}`,
+          `${fig(x.rejectedButApplied)} / ${fig(x.resolvedButMissing)} / ${fig(x.versionDefects)}${x.findings?.length ? ` (listed in latest.json, ${x.findings.length} run(s))` : ''}`,
           fig(x.diverged),
           `${fig(x.finalVersion)} (${fig(x.expectedVersion)})`,
-          `${fig(x.bytesPerUpdate)} B (${fig(x.framesPerUpdate, 2)}); full value ${fig(x.fullValueBytes)} B`,
-          `${fig(x.serverCpuMs)}${errs(x)}${x.findings?.length ? ` ⚠ findings in ${x.findings.length} run(s): see latest.json` : ''}`,
+          fig(x.bytesPerUpdate, 0, ' B'),
+          fig(x.framesPerUpdate, 2),
+          fig(x.fullValueBytes, 0, ' B'),
+          `${fig(x.serverCpuMs)} / ${fig(x.clientCpuMs)}${errs(x)}`,
         ]),
       ),
     );

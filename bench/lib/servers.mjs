@@ -6,6 +6,7 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 export const SCRIPTS = {
   ws: here('../servers/ws-server.mjs'),
   sio: here('../servers/sio-server.mjs'),
+  'sio-state': here('../servers/sio-state-server.mjs'),
   ours: here('../servers/ours-server.mjs'),
   proxy: here('../servers/tcp-proxy.mjs'),
   client: here('../clients/worker.mjs'),

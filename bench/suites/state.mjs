@@ -232,7 +232,7 @@ export async function runState({ runs, clients, K, intervalMs = 200, steadyMs = 
   const out = {};
   const reducerModule = pathToFileURL(REDUCER).href;
   // socket.io-client's own re-send: `retries` (per emitWithAck, after `ackTimeout` ms each)
-  const sio = { sioRetries: 1000, sioAckTimeoutMs: 2000 };
+  const sio = { sioRetries: 10, sioAckTimeoutMs: 5000 };
   for (const variant of variants) {
     const results = [];
     const findings = [];
