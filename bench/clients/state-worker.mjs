@@ -208,7 +208,7 @@ function status({ before = null } = {}) {
   let maxVersion = -Infinity;
   let minBefore = Infinity;
   let lastDispatchAt = 0;
-  let ks = [];
+  const ks = [];
   for (const c of fleet) {
     dispatched += c.dispatches.length;
     for (const d of c.dispatches) if (d.outcome) settled++;

@@ -242,7 +242,7 @@ export async function runState({ runs, clients, K, intervalMs = 200, steadyMs = 
         const serverConfig =
           variant.server === 'ours'
             ? { sessionTtl: 600_000, serverOptions: { state: { reducerModule } }, ...(variant.redis ? { redis: true, redisPrefix: redisPrefix(`state-${r}-${attempt}`) } : {}) }
-            : { reducerModule };
+            : {}; // the Socket.IO server imports the reducer itself
         const label = `state ${variant.name} run ${r + 1}${attempt ? ` (retry ${attempt} of ${MAX_RETRIES})` : ''}`;
         try {
           const res = await stateOnce({ variant, clients, K, intervalMs, steadyMs, downMs, convergeMs, processes, serverConfig, sio, log });
