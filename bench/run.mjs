@@ -95,7 +95,7 @@ const started = Date.now();
 try {
   if (want('size')) results.size = await runSize({ log });
   if (want('cost')) results.cost = { plan: PLAN.cost, runs: PLAN.runs, libs: await runCost({ runs: PLAN.runs, ...PLAN.cost, libs: withOurs(COST_LIBS), log }) };
-  if (want('fake')) results.fake = { plan: PLAN.fake, runs: PLAN.fakeRuns, libs: await runFake({ runs: PLAN.fakeRuns, ...PLAN.fake, libs: have.client ? ['raw', 'wire', 'ours'] : ['raw'], log }) };
+  if (want('fake')) results.fake = { plan: PLAN.fake, runs: PLAN.fakeRuns, libs: await runFake({ runs: PLAN.fakeRuns, ...PLAN.fake, libs: have.client ? ['raw', 'wire', 'acked', 'ours'] : ['raw'], log }) };
   if (want('outage')) {
     const oursServerConfig = (s) => (redisOk ? { redis: true, redisPrefix: redisPrefix(s), sessionTtl: 600_000 } : { sessionTtl: 600_000 });
     if (!redisOk) notes.push('outage: ours ran without Redis (in-memory sessions do not survive a kill)');

@@ -6,6 +6,8 @@
 //         frame ours sends (type, seq, room, id, data) and parses the NEW_MESSAGE ours receives
 //         (stream, epoch, offset, room, from, id, data, ts, ack), answered by the same fake server
 //         as ours. The floor of ours' figure with this format: JSON of the frames, no machinery.
+//   acked: wire plus a promise per message, settled by its folded ack (looked up by seq): the
+//         floor with this format and an API whose send() resolves on the acknowledgement.
 //   ours: ReconnectingWebSocket (protocol mode, ids and acks) with a fake WebSocket constructor
 //         whose "server" answers the handshake, the join, and every MESSAGE with the room
 //         broadcast (NEW_MESSAGE) and the ACK, each on a microtask; like the real server, it
@@ -77,6 +79,35 @@ async function wire() {
   socket.onmessage = (e) => {
     const f = JSON.parse(e.data);
     if (f.type === 'NEW_MESSAGE') d.receive(f);
+  };
+  return d;
+}
+
+/**
+ * `wire` plus what every client whose `send()` resolves on the server's acknowledgement does per
+ * message: a promise, kept by `seq` until the folded `ack` settles it. The floor of ours' figure
+ * while the format is this JSON and the API a promise per message.
+ */
+async function acked() {
+  const { SUBPROTOCOL } = await import(url(OURS.nodeEsm));
+  const socket = new (fakeProtocolSocket(SUBPROTOCOL))();
+  socket.foldAcks = true;
+  let seq = 0;
+  const waiting = new Map();
+  const d = drive((m) => {
+    const s = ++seq;
+    socket.send(JSON.stringify({ type: 'MESSAGE', seq: s, room: 'cost', id: m.id, data: m.data }));
+    new Promise((resolve, reject) => waiting.set(s, { resolve, reject })).then(noop, noop);
+  });
+  socket.onmessage = (e) => {
+    const f = JSON.parse(e.data);
+    if (f.type !== 'NEW_MESSAGE') return;
+    const w = waiting.get(f.ack);
+    if (w !== undefined) {
+      waiting.delete(f.ack);
+      w.resolve({ id: f.id, offset: f.offset });
+    }
+    d.receive(f);
   };
   return d;
 }
@@ -153,7 +184,7 @@ async function ours() {
 }
 
 let replayTarget = null;
-const d = lib === 'ours' ? await ours() : lib === 'wire' ? await wire() : await raw();
+const d = lib === 'ours' ? await ours() : lib === 'wire' ? await wire() : lib === 'acked' ? await acked() : await raw();
 recording = true;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

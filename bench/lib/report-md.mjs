@@ -59,6 +59,7 @@ export function renderMarkdown(report) {
     const FAKE_NAMES = {
       raw: 'raw (JSON encode/decode, like an app on ws)',
       wire: "ours' frames without the SDK (JSON of MESSAGE and NEW_MESSAGE: the format's floor)",
+      acked: 'the same, plus a promise per message settled by its ack (the floor of a send() that resolves on the ack)',
       ours: '**ours**',
     };
     const raw = r.fake.libs.raw;

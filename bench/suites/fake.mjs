@@ -19,7 +19,7 @@ function once(cfg) {
   });
 }
 
-export async function runFake({ runs, count, window = 100, libs = ['raw', 'wire', 'ours'], log = () => {} }) {
+export async function runFake({ runs, count, window = 100, libs = ['raw', 'wire', 'acked', 'ours'], log = () => {} }) {
   const out = {};
   // interleave the libraries run by run, so a load change on the machine hits both alike
   const per = Object.fromEntries(libs.map((l) => [l, []]));
