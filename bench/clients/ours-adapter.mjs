@@ -11,13 +11,24 @@ async function load() {
 }
 
 /** `ws` subclass that reports connection attempts. */
-function countingWs(onAttempt) {
+export function countingWs(onAttempt) {
   return class extends WebSocket {
     constructor(address, protocols, options) {
       onAttempt();
       super(address, protocols, { perMessageDeflate: false, ...options });
     }
   };
+}
+
+/** Resolves on the client's first `open`; rejects after 30 s. */
+export function firstOpen(client) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('ours: no open within 30 s')), 30_000);
+    client.once('open', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 /** Map a delivered message to the bench shape: the bench fields travel inside `data`. */
@@ -35,13 +46,7 @@ export const oursAdapter = {
     client.on('message', (m) => onMessage(toBenchMessage(m)));
     client.on('close', () => onClose());
     client.on('error', () => {});
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('ours: no open within 30 s')), 30_000);
-      client.once('open', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await firstOpen(client);
     if (room) await client.join(room);
     onOpen({ recovered: false });
     client.on('open', (info) => onOpen({ recovered: Boolean(info?.recovered) }));

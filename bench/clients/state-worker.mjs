@@ -3,22 +3,12 @@
 // recording what every dispatch promise did and when its replica reached each version.
 // Commands: open, start, mark, status, check, close, cpu.
 // Every timestamp compared with the parent's (kill, restart) is `Date.now()` (see worker.mjs).
-import WebSocket from 'ws';
 import { serve } from '../lib/rpc.mjs';
+import { countingWs, firstOpen } from './ours-adapter.mjs';
 import { OURS, url } from '../lib/ours.mjs';
 import { join, dirname } from 'node:path';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** `ws` subclass that reports connection attempts (as the other adapters do). */
-function countingWs(onAttempt) {
-  return class extends WebSocket {
-    constructor(address, protocols, options) {
-      onAttempt();
-      super(address, protocols, { perMessageDeflate: false, ...options });
-    }
-  };
-}
 
 /** Our client: `resilient-socket/state` (dist/state.js), joined to `room`, its state bound. */
 async function connectOurs(c, { base, room }) {
@@ -31,13 +21,7 @@ async function connectOurs(c, { base, room }) {
   client.on('open', () => c.opens.push(Date.now()));
   client.on('close', () => c.closes.push(Date.now()));
   client.on('error', () => {});
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('ours: no open within 30 s')), 30_000);
-    client.once('open', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+  await firstOpen(client);
   await client.join(room);
   return {
     // resolves { version } (absent: settled by a resume or acknowledged as a duplicate), rejects with the server's code
