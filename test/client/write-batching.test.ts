@@ -1,13 +1,14 @@
 /**
- * In Node (`ws`), the frames a client sends in one turn leave in one write of its TCP socket
- * (corked until the turn's work is done), in order; against the real server every one arrives
- * once and is acknowledged.
+ * In Node (`ws`), the frames a client sends in one turn leave in writes of up to
+ * MAX_BATCH_FRAMES frames of its TCP socket (corked until the turn's work is done, cut after
+ * that many), in order; against the real server every one arrives once and is acknowledged.
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocketConstructor, WebSocketLike } from '../../src/client/web-socket-like.js';
 import { frameWriter as browserFrameWriter } from '../../src/client/write-batch.browser.js';
+import { MAX_BATCH_FRAMES } from '../../src/client/write-batch.js';
 import { connect, startServer, teardownAll } from './integration-helpers.js';
 
 afterEach(teardownAll);
@@ -23,7 +24,7 @@ function recordingWs(instances: WebSocket[]): WebSocketConstructor {
 }
 
 describe('write batching in Node', () => {
-  it('sends the frames of one turn in one write, in order, each acknowledged once', async () => {
+  it('sends the frames of one turn in writes of MAX_BATCH_FRAMES, in order, each acknowledged once', async () => {
     const server = await startServer({ maxMessagesPerSecond: 0 });
     const instances: WebSocket[] = [];
     const t = connect(server.url, { WebSocket: recordingWs(instances) });
@@ -45,7 +46,8 @@ describe('write batching in Node', () => {
     }
     const sends = Array.from({ length: 50 }, (_, i) => t.ws.send(i, { room: 'r', id: `b${i}` }));
     const results = await Promise.all(sends);
-    expect(writes).toBe(1);
+    expect(MAX_BATCH_FRAMES).toBeLessThan(50);
+    expect(writes).toBe(Math.ceil(50 / MAX_BATCH_FRAMES));
     expect(results.map((r) => r?.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const { entries } = await server.store.read('room:r', 0, 100);
     expect(entries.map((e) => e.id)).toEqual(Array.from({ length: 50 }, (_, i) => `b${i}`));
