@@ -48,6 +48,8 @@ export async function runCost({ runs, count, window = 100, size = 100, libs = CO
         results.push({ error: String(err.message).slice(0, 300) });
       } finally {
         await client.kill('SIGKILL');
+        // `close` first, after the figures were taken: with BENCH_CPU_PROF it writes the profile
+        if (server === 'ours') await srv.worker.request('close', {}, 5_000).catch(() => {});
         await srv.worker.kill('SIGKILL');
       }
     }
