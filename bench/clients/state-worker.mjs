@@ -3,7 +3,7 @@
 // recording what every dispatch promise did and when its replica reached each version.
 // Commands: open, start, mark, status, check, close, cpu.
 // Every timestamp compared with the parent's (kill, restart) is `Date.now()` (see worker.mjs).
-import { serve } from '../lib/rpc.mjs';
+import { serve, closeFleet } from '../lib/rpc.mjs';
 import { countingWs, firstOpen } from './ours-adapter.mjs';
 import { OURS, url } from '../lib/ours.mjs';
 import { join, dirname } from 'node:path';
@@ -238,14 +238,7 @@ function check({ version, value }) {
 
 async function close() {
   stop();
-  for (const c of fleet) {
-    try {
-      c.h?.close();
-    } catch {
-      // best effort
-    }
-  }
-  fleet.length = 0;
+  closeFleet(fleet);
   return {};
 }
 

@@ -1,7 +1,7 @@
 // A client process of the bench: drives one library's clients on command from the parent.
 // Commands: cost (one connection, pipelined echo), open (a fleet), traffic/burst/stop, report,
 // publish (fixed-rate or windowed), close.
-import { serve, cpuMs } from '../lib/rpc.mjs';
+import { serve, cpuMs, closeFleet } from '../lib/rpc.mjs';
 import { adapter } from './adapters.mjs';
 import { startProfiler } from '../lib/profiler.mjs';
 
@@ -245,14 +245,7 @@ function report({ withLatency = false } = {}) {
 
 async function close() {
   stopTraffic();
-  for (const c of fleet) {
-    try {
-      c.h?.close();
-    } catch {
-      // closing is best effort
-    }
-  }
-  fleet.length = 0;
+  closeFleet(fleet);
   return {};
 }
 

@@ -22,6 +22,18 @@ export function emit(event, data) {
   process.send?.({ event, data });
 }
 
+/** Close every client handle of a worker's fleet (`{ h }` entries), best effort, and empty it. */
+export function closeFleet(fleet) {
+  for (const c of fleet) {
+    try {
+      c.h?.close();
+    } catch {
+      // closing is best effort
+    }
+  }
+  fleet.length = 0;
+}
+
 /** CPU time (user + system) in ms since `since` (a process.cpuUsage() value). */
 export function cpuMs(since) {
   const d = process.cpuUsage(since);
