@@ -123,6 +123,34 @@ describe('StreamFeed (pure delivery logic behind the Redis store\'s subscription
     expect(seen).toEqual(['F1', 'F2', 'F3']);
   });
 
+  it('keeps epoch order when the stream is recreated while a fill runs: the old epoch\'s waiting entries first, none of it after', async () => {
+    let epoch = 'E';
+    let release: (() => void) | undefined;
+    const read: FeedReader = async (after, limit) => {
+      // The first read (the fill of E2) is answered after Redis restarted: the stream is F1..F2.
+      if (release === undefined) await new Promise<void>((resolve) => (release = resolve));
+      const last = epoch === 'E' ? 4 : 2;
+      const entries: StreamEntry[] = [];
+      for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
+      return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
+    };
+    const feed = new StreamFeed(read, (error) => { throw error; });
+    const seen: string[] = [];
+    feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
+    feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 0 });
+    feed.push(e(1));
+    feed.push(e(3)); // E2 lost: a fill starts
+    feed.push(e(4)); // waits behind the fill
+    await tick();
+    epoch = 'F';
+    release!();
+    await tick();
+    feed.push(e(3, 'F'));
+    feed.push(e(4, 'E')); // a late copy from before the restart changes nothing
+    feed.push(e(4, 'F'));
+    expect(seen).toEqual(['E1', 'E3', 'E4', 'F1', 'F2', 'F3', 'F4']);
+  });
+
   it('delivers what waited when history cannot be read, instead of holding it forever', async () => {
     const feed = new StreamFeed(async () => { throw new Error('down'); }, () => undefined);
     const seen: number[] = [];

@@ -19,7 +19,8 @@ const FILL_BATCH = 500;
  * or below the last delivered offset (a fill overlapping pub/sub) are dropped. When history no
  * longer covers the hole (trimmed), listeners see the jump, exactly as a client would. When the
  * stream was recreated meanwhile (a new epoch, e.g. after a Redis restart), the fill reads the
- * new epoch from its start, and a live entry of a new epoch past offset 1 waits for that fill.
+ * new epoch from its start, and a live entry of a new epoch past offset 1 waits for that fill;
+ * what waited of the epoch being left goes out before it, and nothing of that epoch after it.
  *
  * @internal
  */
@@ -34,6 +35,12 @@ export class StreamFeed {
   #floor: number | undefined;
   #filling = false;
   #buffer: StreamEntry[] = [];
+  /**
+   * Epochs this feed has moved past. Epochs are never reused (a new one is drawn when a stream is
+   * recreated), so an entry of one of them is a late copy from before the restart: delivering it
+   * would take listeners back to the old epoch and, on the next entry, forward again.
+   */
+  readonly #retired = new Set<string>();
 
   constructor(read: FeedReader, onListenerError: (error: unknown) => void) {
     this.#read = read;
@@ -68,6 +75,7 @@ export class StreamFeed {
   }
 
   #accept(entry: StreamEntry): void {
+    if (this.#retired.has(entry.epoch)) return;
     if (entry.epoch === this.#epoch) {
       if (this.#last !== undefined && entry.offset <= this.#last) return;
       const known = this.#last ?? this.#floor;
@@ -88,6 +96,7 @@ export class StreamFeed {
   }
 
   #deliver(entry: StreamEntry): void {
+    if (this.#epoch !== undefined && entry.epoch !== this.#epoch) this.#retired.add(this.#epoch);
     this.#epoch = entry.epoch;
     this.#last = entry.offset;
     for (const listener of [...this.listeners]) {
@@ -123,7 +132,9 @@ export class StreamFeed {
       if (this.listeners.size === 0) return;
       if (info.epoch !== epoch) {
         // The stream now holds a new epoch: its entries past `after` are not the ones after our
-        // last; read the new epoch from its start instead.
+        // last; read the new epoch from its start instead. What pub/sub brought of the epoch
+        // being left goes first (its history is gone; the hole before it stays a hole).
+        this.#deliverWaiting(epoch);
         epoch = info.epoch;
         after = 0;
         continue;
@@ -137,12 +148,23 @@ export class StreamFeed {
     }
   }
 
+  /** Deliver (in offset order) and take out of the buffer the waiting entries of `epoch` past the last delivered. */
+  #deliverWaiting(epoch: string): void {
+    const waiting = this.#buffer.filter((entry) => entry.epoch === epoch).sort((a, b) => a.offset - b.offset);
+    if (waiting.length === 0) return;
+    this.#buffer = this.#buffer.filter((entry) => entry.epoch !== epoch);
+    for (const entry of waiting) {
+      if (this.#epoch !== epoch || this.#last === undefined || entry.offset > this.#last) this.#deliver(entry);
+    }
+  }
+
   /** After a fill: what waited is delivered in order, holes or not, so a fill never loops. */
   #flush(): void {
     this.#filling = false;
     const pending = this.#buffer;
     this.#buffer = [];
     for (const entry of pending) {
+      if (this.#retired.has(entry.epoch)) continue;
       if (entry.epoch !== this.#epoch || this.#last === undefined || entry.offset > this.#last) this.#deliver(entry);
     }
   }
