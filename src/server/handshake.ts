@@ -319,7 +319,8 @@ async function recover(hub: Hub, conn: Connection, frame: ReconnectFrame, resume
     // session joined or left meanwhile): watch and read what the session holds now.
     if (early !== undefined) {
       await early.infos.catch(() => {});
-      for (const stream of early.streams) if (!streams.includes(stream)) await hub.delivery.unwatch(conn, stream);
+      // A failed unsubscribe is cleanup, not a reason to fail the attached resume.
+      for (const stream of early.streams) if (!streams.includes(stream)) await hub.delivery.unwatch(conn, stream).catch(() => {});
     }
     await Promise.all(streams.map((stream) => hub.delivery.watch(conn, stream, undefined, 0)));
     infos = await Promise.all(streams.map((s) => hub.store.info(s)));

@@ -72,6 +72,10 @@ describe('the streams a resume watches', () => {
     back.send({ type: 'RECONNECT', v: 1, sessionId: session.sessionId, resumeToken: session.resumeToken, positions: {}, lastAckedSeq: 0, rooms: ['new'] });
     const fresh = await back.next('NEW_SESSION');
     expect(fresh.reason).toBe('token_rejected');
+    // The connection watches the new session's streams only: none of the old session's is left.
+    const hub = (server as unknown as { hub: { connections: Map<string, { sessionId: string; cursors: Map<string, unknown> }> } }).hub;
+    const conn = [...hub.connections.values()].find((c) => c.sessionId === fresh.sessionId);
+    expect([...conn!.cursors.keys()].sort()).toEqual(['room:new', `session:${fresh.sessionId}`]);
     // The old session's room is not the new session's: nothing of it reaches the connection.
     publisher.send({ type: 'MESSAGE', seq: 1, id: 'not-yours', room: 'old', data: 0 });
     await publisher.next('ACK');
