@@ -19,6 +19,31 @@ function history(last: () => number, first = () => 1): { read: FeedReader; reads
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/**
+ * A stream that holds 1..lastE in epoch E until `recreate()`, then 1..lastF in epoch F (Redis
+ * lost it and it was written again), readable like the store's `read`. `gate`, if given, is
+ * awaited before every answer.
+ */
+function recreated(lastE: number, lastF: number, gate?: () => Promise<void>): { read: FeedReader; reads: string[]; recreate(): void } {
+  let epoch = 'E';
+  const reads: string[] = [];
+  const read: FeedReader = async (after, limit) => {
+    await gate?.();
+    reads.push(`${epoch}>${after}`);
+    const last = epoch === 'E' ? lastE : lastF;
+    const entries: StreamEntry[] = [];
+    for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
+    return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
+  };
+  return {
+    read,
+    reads,
+    recreate: () => {
+      epoch = 'F';
+    },
+  };
+}
+
 describe('StreamFeed (pure delivery logic behind the Redis store\'s subscriptions)', () => {
   it('fills a hole from history before delivering what arrived past it, exactly once', async () => {
     let last = 3;
@@ -79,22 +104,13 @@ describe('StreamFeed (pure delivery logic behind the Redis store\'s subscription
   });
 
   it('fills a new epoch from its start when pub/sub missed its first entries', async () => {
-    // The stream holds E1..E3 and then, recreated (Redis lost it), F1..F4.
-    let epoch = 'E';
-    const reads: string[] = [];
-    const read: FeedReader = async (after, limit) => {
-      reads.push(`${epoch}>${after}`);
-      const last = epoch === 'E' ? 3 : 4;
-      const entries: StreamEntry[] = [];
-      for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
-      return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
-    };
+    const { read, reads, recreate } = recreated(3, 4);
     const feed = new StreamFeed(read, (error) => { throw error; });
     const seen: string[] = [];
     feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
     feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 0 });
     for (const o of [1, 2, 3]) feed.push(e(o));
-    epoch = 'F';
+    recreate();
     // A live entry of the new epoch past offset 1: F1 and F2 went by while pub/sub was down.
     feed.push(e(3, 'F'));
     feed.push(e(4, 'F')); // arrives while the fill runs
@@ -104,18 +120,12 @@ describe('StreamFeed (pure delivery logic behind the Redis store\'s subscription
   });
 
   it('reads a new epoch from its start when a reconnect finds the stream recreated', async () => {
-    let epoch = 'E';
-    const read: FeedReader = async (after, limit) => {
-      const last = epoch === 'E' ? 5 : 2;
-      const entries: StreamEntry[] = [];
-      for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
-      return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
-    };
+    const { read, recreate } = recreated(5, 2);
     const feed = new StreamFeed(read, () => undefined);
     const seen: string[] = [];
     feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
     feed.setFloor({ epoch: 'E', firstOffset: 1, lastOffset: 5 });
-    epoch = 'F';
+    recreate();
     feed.resync();
     await tick();
     feed.push(e(2, 'F')); // pub/sub's copy of an entry the fill delivered
@@ -124,16 +134,10 @@ describe('StreamFeed (pure delivery logic behind the Redis store\'s subscription
   });
 
   it('keeps epoch order when the stream is recreated while a fill runs: the old epoch\'s waiting entries first, none of it after', async () => {
-    let epoch = 'E';
+    // The first read (the fill of E2) is answered after Redis restarted: the stream is F1..F2.
     let release: (() => void) | undefined;
-    const read: FeedReader = async (after, limit) => {
-      // The first read (the fill of E2) is answered after Redis restarted: the stream is F1..F2.
-      if (release === undefined) await new Promise<void>((resolve) => (release = resolve));
-      const last = epoch === 'E' ? 4 : 2;
-      const entries: StreamEntry[] = [];
-      for (let o = after + 1; o <= last && entries.length < limit; o++) entries.push(e(o, epoch));
-      return { info: { epoch, firstOffset: 1, lastOffset: last }, entries };
-    };
+    const gate = (): Promise<void> => (release === undefined ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve());
+    const { read, recreate } = recreated(4, 2, gate);
     const feed = new StreamFeed(read, (error) => { throw error; });
     const seen: string[] = [];
     feed.listeners.add((x) => seen.push(`${x.epoch}${x.offset}`));
@@ -142,7 +146,7 @@ describe('StreamFeed (pure delivery logic behind the Redis store\'s subscription
     feed.push(e(3)); // E2 lost: a fill starts
     feed.push(e(4)); // waits behind the fill
     await tick();
-    epoch = 'F';
+    recreate();
     release!();
     await tick();
     feed.push(e(3, 'F'));
